@@ -1,0 +1,131 @@
+//! Command-line syntax (clap derive only). `config.rs` turns it into checked
+//! settings.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "webhook-stack",
+    version,
+    about = "Deploys the payment-webhook processor to AWS through the AWS SDK, without CloudFormation"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Environment suffix that every resource name is derived from
+    /// (1-32 characters of [a-z0-9-]).
+    #[arg(long, global = true, env = "ENVIRONMENT_SUFFIX", default_value = "dev")]
+    pub suffix: String,
+    /// AWS region (default: the SDK's region chain, else us-east-1).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Named profile from the AWS config and credentials files.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Endpoint for every AWS service, e.g. a local emulator. The SDK also
+    /// honours AWS_ENDPOINT_URL.
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// Directory holding state files.
+    #[arg(long, global = true, default_value = "state")]
+    pub state_dir: PathBuf,
+    /// Machine-readable output on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print the number of AWS calls made, by operation, on stderr.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Code {
+    /// Deploy this prebuilt zip (holding one executable, `bootstrap`) instead
+    /// of building handler/ for arm64.
+    #[arg(long, env = "WEBHOOK_STACK_HANDLER_ZIP")]
+    pub handler_zip: Option<PathBuf>,
+}
+
+/// Stack settings that the seed's README names as tuning knobs. Defaults are
+/// SPEC §1's values; like Terraform variables, they must be given on every
+/// plan and apply that should keep them.
+#[derive(Debug, Args, Clone)]
+pub struct Tuning {
+    /// Lambda memory in MB (128-10240).
+    #[arg(long, default_value_t = 1024)]
+    pub memory_size: i32,
+    /// Lambda timeout in seconds (1-900).
+    #[arg(long, default_value_t = 30)]
+    pub timeout: i32,
+    /// Reserved concurrent executions of the function (0-1000).
+    #[arg(long, default_value_t = 100)]
+    pub reserved_concurrency: i32,
+    /// Log retention in days (one of CloudWatch Logs' allowed values).
+    #[arg(long, default_value_t = 30)]
+    pub log_retention_days: i32,
+    /// LOG_LEVEL of the handler (trace, debug, info, warn, error).
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+    /// An extra tag on every resource, KEY=VALUE (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Confirm {
+    /// Do not ask for confirmation (needed when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How many resources may be changed at once.
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the changes that apply would make.
+    Plan {
+        #[command(flatten)]
+        code: Code,
+        #[command(flatten)]
+        tuning: Tuning,
+        /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// Save the plan to this file, for `apply FILE`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Create or update the stack's resources.
+    Apply {
+        #[command(flatten)]
+        code: Code,
+        #[command(flatten)]
+        tuning: Tuning,
+        #[command(flatten)]
+        confirm: Confirm,
+        /// A plan saved by `plan --out`; refused if the stack moved on since.
+        plan_file: Option<PathBuf>,
+    },
+    /// Delete every resource of the stack, dependents first.
+    Destroy {
+        #[command(flatten)]
+        confirm: Confirm,
+        /// Waiting period before AWS deletes the KMS key (7-30 days).
+        #[arg(long, default_value_t = 7)]
+        kms_deletion_window_days: i32,
+    },
+    /// Print the stack's outputs.
+    Outputs,
+    /// Record resources that already exist under the stack's names (e.g.
+    /// created by the CloudFormation stack) in state, without changing them.
+    Import,
+    /// Remove a lock left behind by a run that died.
+    ForceUnlock,
+}

@@ -1,0 +1,121 @@
+//! `apply`: carry out a fresh or saved plan.
+
+use super::plan::{PlanReport, SavedPlan};
+use super::walk::{execute, report_outcome};
+use super::{code_package, color, confirm, connect, outputs, print_json, report_calls, ExitStatus};
+use crate::cli::{Code, Confirm, Tuning};
+use crate::config::{check_parallelism, Config};
+use crate::providers::Providers;
+use crate::render::{plan_text, Style};
+use crate::stack::Stack;
+use crate::state::Lock;
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use std::sync::Arc;
+
+fn load_saved(path: &Path) -> Result<SavedPlan> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read plan file {}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a plan saved by `plan --out`", path.display()))
+}
+
+pub async fn run(
+    config: &Config,
+    code: &Code,
+    tuning: &Tuning,
+    opts: &Confirm,
+    plan_file: Option<&Path>,
+) -> Result<ExitStatus> {
+    let parallelism = check_parallelism(opts.parallelism)?;
+    let settings = crate::config::check_tuning(tuning)?;
+    let saved = plan_file.map(load_saved).transpose()?;
+    let lock = Lock::acquire(&config.state, "apply")?;
+    let package = code_package(code)?;
+    let aws = connect(config).await;
+    let stack = Stack::load(
+        &aws,
+        config.state.clone(),
+        &config.suffix,
+        package.code_sha256.clone(),
+        settings,
+    )
+    .await?;
+    let plan = stack.plan();
+    if let Some(saved) = &saved {
+        // The saved plan is carried out only if planning now gives the same
+        // steps against the same state and code: anything else means the
+        // world moved on since it was reviewed.
+        if saved.plan.suffix != plan.suffix
+            || saved.plan.region != plan.region
+            || saved.plan.account != plan.account
+        {
+            bail!(
+                "the saved plan is for stack {} in {} (account {}), not this one",
+                saved.plan.suffix,
+                saved.plan.region,
+                saved.plan.account
+            );
+        }
+        if saved.plan.state_lineage != plan.state_lineage
+            || saved.plan.state_serial != plan.state_serial
+        {
+            bail!(
+                "the saved plan is stale: it was made against state serial {:?}, and the state is now at {:?}; run `plan` again",
+                saved.plan.state_serial,
+                plan.state_serial
+            );
+        }
+        if saved.code_sha256 != package.code_sha256 || saved.plan.steps != plan.steps {
+            bail!("the saved plan is stale: the live resources or the handler code changed since it was made; run `plan` again");
+        }
+    }
+    if !config.json {
+        print!("{}", plan_text(&plan, Style { color: color() }));
+    }
+    if !plan.has_changes() {
+        if config.json {
+            print_json(&PlanReport {
+                plan: &plan,
+                aws_calls: aws.calls.counts(),
+            });
+        }
+        report_calls(config, &aws.calls.counts());
+        return Ok(ExitStatus::Success);
+    }
+    if saved.is_none() && !confirm(opts.yes, "\nDo you want to perform these actions?")? {
+        eprintln!("Apply cancelled.");
+        return Ok(ExitStatus::Failure);
+    }
+    let providers = Providers {
+        aws: aws.clone(),
+        account: stack.ctx.account.clone(),
+        code: Arc::new(package.zip),
+        kms_deletion_window_days: 7,
+    };
+    let mut state = stack.state_or_new();
+    let report = execute(&stack, &plan, providers, parallelism, &mut state, &lock).await;
+    let ok = report_outcome(&report);
+    let calls = aws.calls.counts();
+    if config.json {
+        print_json(&serde_json::json!({
+            "plan": &plan,
+            "succeeded": ok,
+            "outputs": outputs::outputs(&state),
+            "aws_calls": calls,
+        }));
+    } else if ok {
+        let s = plan.summary;
+        println!(
+            "\nApply complete! Resources: {} added, {} changed, {} replaced, {} destroyed.\n\nOutputs:\n",
+            s.add, s.change, s.replace, s.destroy
+        );
+        outputs::print(config, &state);
+    }
+    report_calls(config, &calls);
+    Ok(if ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}

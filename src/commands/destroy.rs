@@ -1,0 +1,88 @@
+//! `destroy`: delete every resource of the stack, dependents first.
+
+use super::walk::{execute, report_outcome};
+use super::{color, confirm, connect, print_json, report_calls, ExitStatus};
+use crate::cli::Confirm;
+use crate::config::{check_deletion_window, check_parallelism, Config};
+use crate::providers::Providers;
+use crate::render::{plan_text, Style};
+use crate::stack::Stack;
+use crate::state::Lock;
+use anyhow::Result;
+use std::sync::Arc;
+
+pub async fn run(config: &Config, opts: &Confirm, window_days: i32) -> Result<ExitStatus> {
+    let parallelism = check_parallelism(opts.parallelism)?;
+    let window_days = check_deletion_window(window_days)?;
+    let lock = Lock::acquire(&config.state, "destroy")?;
+    let aws = connect(config).await;
+    // The code is not needed to delete a function.
+    let stack = Stack::load(
+        &aws,
+        config.state.clone(),
+        &config.suffix,
+        String::new(),
+        Default::default(),
+    )
+    .await?;
+    let plan = stack.plan_destroy();
+    let mut state = stack.state_or_new();
+    // Resources recorded in state that no longer exist need no call: forget them.
+    let gone: Vec<String> = state
+        .resources
+        .keys()
+        .filter(|k| !stack.observed.contains_key(*k))
+        .cloned()
+        .collect();
+    if !config.json {
+        print!("{}", plan_text(&plan, Style { color: color() }));
+    }
+    if !plan.has_changes() {
+        if !gone.is_empty() {
+            gone.iter().for_each(|k| {
+                state.resources.remove(k);
+            });
+            stack.file.save(&mut state, &lock)?;
+        }
+        if config.json {
+            print_json(
+                &serde_json::json!({"plan": &plan, "succeeded": true, "aws_calls": aws.calls.counts()}),
+            );
+        }
+        report_calls(config, &aws.calls.counts());
+        return Ok(ExitStatus::Success);
+    }
+    if !confirm(
+        opts.yes,
+        "\nDo you really want to destroy all resources of this stack?",
+    )? {
+        eprintln!("Destroy cancelled.");
+        return Ok(ExitStatus::Failure);
+    }
+    gone.iter().for_each(|k| {
+        state.resources.remove(k);
+    });
+    let providers = Providers {
+        aws: aws.clone(),
+        account: stack.ctx.account.clone(),
+        code: Arc::new(Vec::new()),
+        kms_deletion_window_days: window_days,
+    };
+    let report = execute(&stack, &plan, providers, parallelism, &mut state, &lock).await;
+    let ok = report_outcome(&report);
+    let calls = aws.calls.counts();
+    if config.json {
+        print_json(&serde_json::json!({"plan": &plan, "succeeded": ok, "aws_calls": calls}));
+    } else if ok {
+        println!(
+            "\nDestroy complete! Resources: {} destroyed. The KMS key is scheduled for deletion in {window_days} days.",
+            plan.summary.destroy
+        );
+    }
+    report_calls(config, &calls);
+    Ok(if ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}

@@ -1,0 +1,128 @@
+//! One module per command; each returns an exit status.
+
+mod apply;
+mod destroy;
+mod import;
+mod outputs;
+mod plan;
+mod walk;
+
+use crate::cli::{Cli, Code, Command};
+use crate::config::Config;
+use crate::package::{self, Package};
+use crate::providers::{Aws, CallCounts};
+use anyhow::{bail, Context, Result};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success,
+    Failure,
+    /// `plan --detailed-exitcode` found changes.
+    Changes,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        std::process::ExitCode::from(match s {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Changes => 2,
+        })
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<ExitStatus> {
+    let config = Config::from_global(&cli.global)?;
+    match cli.command {
+        Command::Plan {
+            code,
+            tuning,
+            detailed_exitcode,
+            out,
+        } => plan::run(&config, &code, &tuning, detailed_exitcode, out.as_deref()).await,
+        Command::Apply {
+            code,
+            tuning,
+            confirm,
+            plan_file,
+        } => apply::run(&config, &code, &tuning, &confirm, plan_file.as_deref()).await,
+        Command::Destroy {
+            confirm,
+            kms_deletion_window_days,
+        } => destroy::run(&config, &confirm, kms_deletion_window_days).await,
+        Command::Outputs => outputs::run(&config),
+        Command::Import => import::run(&config).await,
+        Command::ForceUnlock => {
+            match crate::state::force_unlock(&config.state)? {
+                Some(h) => eprintln!(
+                    "Removed the lock of pid {} on {} (since {}, command {}).",
+                    h.pid, h.host, h.started, h.command
+                ),
+                None => eprintln!("{} is not locked.", config.state.path.display()),
+            }
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+pub async fn connect(config: &Config) -> Aws {
+    Aws::connect(&config.connection).await
+}
+
+/// The function's code: the given zip, or handler/ built for arm64 and zipped.
+pub fn code_package(code: &Code) -> Result<Package> {
+    match &code.handler_zip {
+        Some(path) => {
+            let zip = package::read_file(path)?;
+            package::bootstrap_from_zip(&zip)
+                .with_context(|| format!("{} is not a Lambda code package", path.display()))?;
+            Ok(Package {
+                code_sha256: package::code_sha256(&zip),
+                zip,
+            })
+        }
+        None => {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let exe = package::build_handler(root)?;
+            Ok(package::package_executable(&exe)?)
+        }
+    }
+}
+
+/// Asks on a terminal; elsewhere requires `--yes`.
+pub fn confirm(yes: bool, question: &str) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("stdin is not a terminal, so there is no one to confirm: pass --yes to go ahead");
+    }
+    eprint!("{question} Only 'yes' will be accepted: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// Whether to colour stdout.
+pub fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+pub fn report_calls(config: &Config, calls: &CallCounts) {
+    if config.verbose {
+        eprintln!(
+            "AWS calls: {} reads, {} writes, {} HTTP attempts",
+            calls.reads, calls.writes, calls.attempts
+        );
+        for (op, n) in &calls.by_operation {
+            eprintln!("  {op}: {n}");
+        }
+    }
+}
+
+pub fn print_json<T: serde::Serialize>(v: &T) {
+    println!("{}", serde_json::to_string_pretty(v).expect("serialisable"));
+}

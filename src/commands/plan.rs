@@ -1,0 +1,79 @@
+//! `plan`: what apply would change.
+
+use super::{code_package, color, connect, print_json, report_calls, ExitStatus};
+use crate::cli::{Code, Tuning};
+use crate::config::Config;
+use crate::engine::plan::Plan;
+use crate::providers::CallCounts;
+use crate::render::{plan_text, Style};
+use crate::stack::Stack;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// `plan --json`: the plan and the AWS calls it took.
+#[derive(Serialize)]
+pub struct PlanReport<'a> {
+    #[serde(flatten)]
+    pub plan: &'a Plan,
+    pub aws_calls: CallCounts,
+}
+
+/// A plan saved by `plan --out`, with the code it was made for.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SavedPlan {
+    pub plan: Plan,
+    pub code_sha256: String,
+}
+
+pub async fn run(
+    config: &Config,
+    code: &Code,
+    tuning: &Tuning,
+    detailed: bool,
+    out: Option<&Path>,
+) -> Result<ExitStatus> {
+    let settings = crate::config::check_tuning(tuning)?;
+    let package = code_package(code)?;
+    let aws = connect(config).await;
+    let stack = Stack::load(
+        &aws,
+        config.state.clone(),
+        &config.suffix,
+        package.code_sha256.clone(),
+        settings,
+    )
+    .await?;
+    let plan = stack.plan();
+    if let Some(out) = out {
+        let saved = SavedPlan {
+            plan: plan.clone(),
+            code_sha256: package.code_sha256,
+        };
+        let json = serde_json::to_vec_pretty(&saved).expect("plan serialises");
+        std::fs::write(out, json)
+            .with_context(|| format!("cannot write plan to {}", out.display()))?;
+    }
+    let calls = aws.calls.counts();
+    if config.json {
+        print_json(&PlanReport {
+            plan: &plan,
+            aws_calls: calls.clone(),
+        });
+    } else {
+        print!("{}", plan_text(&plan, Style { color: color() }));
+        if let Some(out) = out {
+            println!(
+                "\nSaved the plan to {}; run `webhook-stack apply {}` to carry it out.",
+                out.display(),
+                out.display()
+            );
+        }
+    }
+    report_calls(config, &calls);
+    Ok(if detailed && plan.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}

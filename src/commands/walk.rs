@@ -1,0 +1,102 @@
+//! Running a plan: progress on stderr, Ctrl-C, state saved after each step.
+
+use crate::engine::apply::{walk, Event, Report, Walk};
+use crate::engine::plan::{Action, Plan};
+use crate::providers::{self, Providers};
+use crate::stack::Stack;
+use crate::state::{Lock, State};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+fn verb(action: Action, done: bool) -> &'static str {
+    match (action, done) {
+        (Action::Create, false) => "creating",
+        (Action::Create, true) => "created",
+        (Action::Update, false) => "updating",
+        (Action::Update, true) => "updated",
+        (Action::Replace, false) => "replacing",
+        (Action::Replace, true) => "replaced",
+        (Action::Delete, false) => "destroying",
+        (Action::Delete, true) => "destroyed",
+        (Action::Noop, _) => "unchanged",
+    }
+}
+
+fn progress(event: Event<'_>) {
+    match event {
+        Event::Started { resource, action } => eprintln!("{resource}: {}...", verb(action, false)),
+        Event::Finished {
+            resource,
+            action,
+            elapsed,
+            error: None,
+        } => eprintln!(
+            "{resource}: {} after {:.1}s",
+            verb(action, true),
+            elapsed.as_secs_f64()
+        ),
+        Event::Finished {
+            resource,
+            elapsed,
+            error: Some(e),
+            ..
+        } => eprintln!(
+            "{resource}: failed after {:.1}s: {e}",
+            elapsed.as_secs_f64()
+        ),
+        Event::Skipped { resource, reason } => eprintln!("{resource}: skipped, because {reason}"),
+    }
+}
+
+/// First Ctrl-C: stop starting new steps, let running ones finish, save
+/// state, release the lock. Second Ctrl-C: exit at once.
+fn watch_interrupts(flag: Arc<AtomicBool>) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
+            eprintln!("Interrupted: finishing the calls in flight and saving state (Ctrl-C again to abort).");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("Aborted.");
+                std::process::exit(130);
+            }
+        }
+    });
+}
+
+pub async fn execute(
+    stack: &Stack,
+    plan: &Plan,
+    providers: Providers,
+    parallelism: usize,
+    state: &mut State,
+    lock: &Lock,
+) -> Report {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    watch_interrupts(interrupt.clone());
+    let w = Walk {
+        plan,
+        declared: &stack.declared,
+        graph: &stack.graph,
+        observed: &stack.observed,
+        normalize: &providers::normalize,
+        parallelism,
+        interrupt: &interrupt,
+    };
+    let file = &stack.file;
+    let mut save = |s: &mut State| file.save(s, lock);
+    walk(Arc::new(providers), &w, state, &mut save, &progress).await
+}
+
+/// Prints what failed and what was skipped; true when all went well.
+pub fn report_outcome(report: &Report) -> bool {
+    for (resource, message) in report.failures() {
+        eprintln!("Error: {resource}: {message}");
+    }
+    if let Some(e) = &report.state_error {
+        eprintln!("Error: state could not be saved: {e}");
+    }
+    if report.interrupted {
+        eprintln!("Stopped early because of an interrupt; run the command again to finish.");
+    }
+    report.succeeded()
+}

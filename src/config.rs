@@ -1,0 +1,129 @@
+//! Checked settings, from the command line. Everything here is validated
+//! before any AWS call.
+
+use crate::cli::Global;
+use crate::names::{Suffix, SuffixError};
+use crate::providers::Connection;
+use crate::state::StateFile;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Suffix(#[from] SuffixError),
+    #[error("--parallelism must be between 1 and {MAX_PARALLELISM}, not {0}")]
+    Parallelism(usize),
+    #[error("--kms-deletion-window-days must be between 7 and 30 (AWS's limits), not {0}")]
+    DeletionWindow(i32),
+    #[error("--endpoint-url {0:?} is not an http:// or https:// URL")]
+    Endpoint(String),
+}
+
+pub const MAX_PARALLELISM: usize = 64;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub suffix: Suffix,
+    pub connection: Connection,
+    pub state: StateFile,
+    pub json: bool,
+    pub verbose: bool,
+}
+
+impl Config {
+    pub fn from_global(g: &Global) -> Result<Config, ConfigError> {
+        let suffix = Suffix::parse(&g.suffix)?;
+        if let Some(u) = &g.endpoint_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(ConfigError::Endpoint(u.clone()));
+            }
+        }
+        Ok(Config {
+            state: StateFile::new(&g.state_dir, suffix.as_str()),
+            suffix,
+            connection: Connection {
+                region: g.region.clone(),
+                profile: g.profile.clone(),
+                endpoint_url: g.endpoint_url.clone(),
+            },
+            json: g.json,
+            verbose: g.verbose,
+        })
+    }
+}
+
+pub fn check_parallelism(n: usize) -> Result<usize, ConfigError> {
+    if (1..=MAX_PARALLELISM).contains(&n) {
+        Ok(n)
+    } else {
+        Err(ConfigError::Parallelism(n))
+    }
+}
+
+pub fn check_deletion_window(days: i32) -> Result<i32, ConfigError> {
+    if (7..=30).contains(&days) {
+        Ok(days)
+    } else {
+        Err(ConfigError::DeletionWindow(days))
+    }
+}
+
+/// Retention periods CloudWatch Logs accepts.
+const RETENTION_DAYS: [i32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TuningError(String);
+
+/// Checks the tuning settings against AWS's documented limits (the emulator
+/// accepts anything, so they are checked here, before any call).
+pub fn check_tuning(t: &crate::cli::Tuning) -> Result<crate::program::Settings, TuningError> {
+    let range = |name: &str, v: i32, lo: i32, hi: i32| {
+        if (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err(TuningError(format!(
+                "--{name} must be between {lo} and {hi}, not {v}"
+            )))
+        }
+    };
+    if !RETENTION_DAYS.contains(&t.log_retention_days) {
+        return Err(TuningError(format!(
+            "--log-retention-days must be one of {RETENTION_DAYS:?}, not {}",
+            t.log_retention_days
+        )));
+    }
+    if !["trace", "debug", "info", "warn", "error"].contains(&t.log_level.as_str()) {
+        return Err(TuningError(format!(
+            "--log-level must be trace, debug, info, warn or error, not {:?}",
+            t.log_level
+        )));
+    }
+    let mut extra_tags = std::collections::BTreeMap::new();
+    for tag in &t.tags {
+        let Some((k, v)) = tag.split_once('=') else {
+            return Err(TuningError(format!("--tag {tag:?} is not KEY=VALUE")));
+        };
+        if k.is_empty() || k.len() > 128 || v.len() > 256 || k.starts_with("aws:") {
+            return Err(TuningError(format!(
+                "--tag {tag:?}: keys are 1-128 characters and may not start with aws:, values at most 256"
+            )));
+        }
+        if ["Project", "Environment", "ManagedBy"].contains(&k) {
+            return Err(TuningError(format!(
+                "--tag {k}: this tag is set by the stack"
+            )));
+        }
+        extra_tags.insert(k.to_owned(), v.to_owned());
+    }
+    Ok(crate::program::Settings {
+        memory_size: range("memory-size", t.memory_size, 128, 10240)?,
+        timeout: range("timeout", t.timeout, 1, 900)?,
+        reserved_concurrency: range("reserved-concurrency", t.reserved_concurrency, 0, 1000)?,
+        log_retention_days: t.log_retention_days,
+        log_level: t.log_level.clone(),
+        extra_tags,
+    })
+}

@@ -1,0 +1,368 @@
+//! The walker: carries a plan out over the dependency graph.
+//!
+//! A step starts when every step it waits for has succeeded; when one failed
+//! or was skipped, the steps waiting on it are skipped (not errored again).
+//! Independent steps run concurrently, up to `parallelism`. Only the
+//! coordinator loop in [`walk`] touches the state and the outputs; tasks get
+//! an owned [`Operation`] and hand back their result.
+
+use super::expr::OutputsByResource;
+use super::graph::Graph;
+use super::model::{Declared, Kind, Observed, Props};
+use super::plan::{desired_props, Action, Normalizer, Plan, Step};
+use crate::state::{ResourceState, State, StateError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+/// What a finished task hands back to the coordinator.
+type TaskResult = (
+    String,
+    Instant,
+    Props,
+    Result<Option<Observed>, StepFailure>,
+);
+
+/// One unit of work for a provider.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub resource: String,
+    pub kind: Kind,
+    pub action: Action,
+    /// Wanted properties, resolved against the outputs of finished
+    /// dependencies; empty for a delete.
+    pub desired: Props,
+    /// Live configuration read when planning, if the resource existed.
+    pub current: Option<Observed>,
+}
+
+/// A failed step, with what AWS said and whatever the step left behind.
+#[derive(Debug, Clone)]
+pub struct StepFailure {
+    pub message: String,
+    /// A resource that exists after the failure (e.g. created, then a
+    /// follow-up call failed): it is recorded in state so it is not lost.
+    pub partial: Option<Observed>,
+}
+
+/// Runs operations against the real world. `Ok(None)` means the resource no
+/// longer exists (after a delete).
+pub trait Executor: Send + Sync + 'static {
+    fn execute(
+        &self,
+        op: Operation,
+    ) -> impl Future<Output = Result<Option<Observed>, StepFailure>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Done,
+    Failed(String),
+    Skipped(String),
+    /// Not started because the run was interrupted.
+    NotStarted,
+}
+
+/// What the walker tells the printer, as it happens.
+#[derive(Debug, Clone)]
+pub enum Event<'a> {
+    Started {
+        resource: &'a str,
+        action: Action,
+    },
+    Finished {
+        resource: &'a str,
+        action: Action,
+        elapsed: Duration,
+        error: Option<&'a str>,
+    },
+    Skipped {
+        resource: &'a str,
+        reason: &'a str,
+    },
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub outcomes: BTreeMap<String, Outcome>,
+    pub interrupted: bool,
+    /// Set when the state could not be saved; the walk stopped there.
+    pub state_error: Option<String>,
+}
+
+impl Report {
+    pub fn failures(&self) -> Vec<(&str, &str)> {
+        self.outcomes
+            .iter()
+            .filter_map(|(r, o)| match o {
+                Outcome::Failed(m) => Some((r.as_str(), m.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn succeeded(&self) -> bool {
+        !self.interrupted
+            && self.state_error.is_none()
+            && self.outcomes.values().all(|o| *o == Outcome::Done)
+    }
+}
+
+pub struct Walk<'a> {
+    pub plan: &'a Plan,
+    pub declared: &'a [Declared],
+    pub graph: &'a Graph,
+    pub observed: &'a BTreeMap<String, Observed>,
+    pub normalize: Normalizer<'a>,
+    pub parallelism: usize,
+    /// Set (e.g. by Ctrl-C) to stop starting new steps.
+    pub interrupt: &'a AtomicBool,
+}
+
+/// Which steps each step waits for.
+fn waits_for(w: &Walk<'_>, state: &State) -> BTreeMap<String, BTreeSet<String>> {
+    let in_plan: BTreeSet<&str> = w.plan.steps.iter().map(|s| s.resource.as_str()).collect();
+    let deletes: BTreeSet<&str> = w
+        .plan
+        .steps
+        .iter()
+        .filter(|s| s.action == Action::Delete)
+        .map(|s| s.resource.as_str())
+        .collect();
+    let dependencies_of = |r: &str| -> BTreeSet<String> {
+        let mut deps: BTreeSet<String> = w.graph.dependencies(r).into_iter().collect();
+        if let Some(rs) = state.resources.get(r) {
+            deps.extend(rs.dependencies.iter().cloned());
+        }
+        deps
+    };
+    let mut waits = BTreeMap::new();
+    for s in &w.plan.steps {
+        let set: BTreeSet<String> = if s.action == Action::Delete {
+            // A resource goes after everything that used it, and after all
+            // creations and updates (which may move users off it).
+            w.plan
+                .steps
+                .iter()
+                .filter(|o| {
+                    o.resource != s.resource
+                        && (o.action != Action::Delete
+                            || dependencies_of(&o.resource).contains(&s.resource))
+                })
+                .map(|o| o.resource.clone())
+                .collect()
+        } else {
+            dependencies_of(&s.resource)
+                .into_iter()
+                .filter(|d| in_plan.contains(d.as_str()) && !deletes.contains(d.as_str()))
+                .collect()
+        };
+        waits.insert(s.resource.clone(), set);
+    }
+    waits
+}
+
+fn record(state: &mut State, w: &Walk<'_>, step: &Step, obs: Observed, props: Props) {
+    let dependencies = w
+        .declared
+        .iter()
+        .find(|d| d.key == step.resource)
+        .map(|d| d.dependencies().into_iter().map(String::from).collect())
+        .or_else(|| {
+            state
+                .resources
+                .get(&step.resource)
+                .map(|r| r.dependencies.clone())
+        })
+        .unwrap_or_default();
+    state.resources.insert(
+        step.resource.clone(),
+        ResourceState {
+            kind: step.kind,
+            id: obs.id,
+            properties: props,
+            outputs: obs.outputs,
+            dependencies,
+        },
+    );
+}
+
+/// Carries out `w.plan`, saving state through `save` after every change.
+pub async fn walk<E: Executor>(
+    exec: Arc<E>,
+    w: &Walk<'_>,
+    state: &mut State,
+    save: &mut dyn FnMut(&mut State) -> Result<(), StateError>,
+    on_event: &dyn Fn(Event<'_>),
+) -> Report {
+    let waits = waits_for(w, state);
+    let steps: BTreeMap<&str, &Step> = w
+        .plan
+        .steps
+        .iter()
+        .map(|s| (s.resource.as_str(), s))
+        .collect();
+    let mut outputs: OutputsByResource = w
+        .observed
+        .iter()
+        .map(|(k, o)| (k.clone(), o.outputs.clone()))
+        .collect();
+    let mut report = Report::default();
+    let mut pending: Vec<&Step> = w.plan.steps.iter().collect();
+    let mut running: JoinSet<TaskResult> = JoinSet::new();
+
+    loop {
+        // Start (or settle) every step whose waits are over.
+        let mut i = 0;
+        while i < pending.len() {
+            let step = pending[i];
+            let wait = &waits[&step.resource];
+            let blocked_by = wait.iter().find(|d| {
+                matches!(
+                    report.outcomes.get(*d),
+                    Some(Outcome::Failed(_) | Outcome::Skipped(_) | Outcome::NotStarted)
+                )
+            });
+            if let Some(dep) = blocked_by {
+                let reason = format!("{dep} did not complete");
+                on_event(Event::Skipped {
+                    resource: &step.resource,
+                    reason: &reason,
+                });
+                report
+                    .outcomes
+                    .insert(step.resource.clone(), Outcome::Skipped(reason));
+                pending.remove(i);
+                continue;
+            }
+            let ready = wait
+                .iter()
+                .all(|d| report.outcomes.get(d) == Some(&Outcome::Done));
+            if !ready || running.len() >= w.parallelism.max(1) {
+                i += 1;
+                continue;
+            }
+            if w.interrupt.load(Ordering::SeqCst) || report.state_error.is_some() {
+                report.interrupted |= w.interrupt.load(Ordering::SeqCst);
+                report
+                    .outcomes
+                    .insert(step.resource.clone(), Outcome::NotStarted);
+                pending.remove(i);
+                continue;
+            }
+            pending.remove(i);
+            let declared = w.declared.iter().find(|d| d.key == step.resource);
+            let desired = match (step.action, declared) {
+                (Action::Delete, _) | (_, None) => Props::new(),
+                (_, Some(d)) => desired_props(d, &outputs, w.normalize),
+            };
+            if step.action == Action::Noop {
+                // Nothing to call; only record an adopted resource, or a
+                // state entry that differs from what is live and wanted.
+                let live = w.observed[&step.resource].clone();
+                let entry_matches = state.resources.get(&step.resource).is_some_and(|r| {
+                    r.properties == desired && r.outputs == live.outputs && r.id == live.id
+                });
+                report.outcomes.insert(step.resource.clone(), Outcome::Done);
+                if !entry_matches {
+                    record(state, w, step, live, desired);
+                    if let Err(e) = save(state) {
+                        report.state_error = Some(e.to_string());
+                    }
+                }
+                continue;
+            }
+            on_event(Event::Started {
+                resource: &step.resource,
+                action: step.action,
+            });
+            let op = Operation {
+                resource: step.resource.clone(),
+                kind: step.kind,
+                action: step.action,
+                desired: desired.clone(),
+                current: w.observed.get(&step.resource).cloned(),
+            };
+            let exec = exec.clone();
+            running.spawn(async move {
+                let started = Instant::now();
+                let resource = op.resource.clone();
+                let result = exec.execute(op).await;
+                (resource, started, desired, result)
+            });
+        }
+
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (resource, started, desired, result) = match joined {
+            Ok(r) => r,
+            // A provider task panicked: a bug, not an AWS error.
+            Err(e) => panic!("provider task failed: {e}"),
+        };
+        let step = steps[resource.as_str()];
+        let elapsed = started.elapsed();
+        let changed = match result {
+            Ok(Some(obs)) => {
+                outputs.insert(resource.clone(), obs.outputs.clone());
+                record(state, w, step, obs, desired);
+                on_event(Event::Finished {
+                    resource: &resource,
+                    action: step.action,
+                    elapsed,
+                    error: None,
+                });
+                report.outcomes.insert(resource, Outcome::Done);
+                true
+            }
+            Ok(None) => {
+                outputs.remove(&resource);
+                state.resources.remove(&resource);
+                on_event(Event::Finished {
+                    resource: &resource,
+                    action: step.action,
+                    elapsed,
+                    error: None,
+                });
+                report.outcomes.insert(resource, Outcome::Done);
+                true
+            }
+            Err(fail) => {
+                let mut changed = false;
+                match fail.partial {
+                    Some(obs) => {
+                        // Record what exists, with the properties it really
+                        // has, so the next plan completes it.
+                        let props = obs.props.clone();
+                        record(state, w, step, obs, props);
+                        changed = true;
+                    }
+                    None if step.action == Action::Replace => {
+                        // The old resource is gone and the new one failed.
+                        changed = state.resources.remove(&resource).is_some();
+                    }
+                    None => {}
+                }
+                on_event(Event::Finished {
+                    resource: &resource,
+                    action: step.action,
+                    elapsed,
+                    error: Some(&fail.message),
+                });
+                report
+                    .outcomes
+                    .insert(resource, Outcome::Failed(fail.message));
+                changed
+            }
+        };
+        if changed {
+            if let Err(e) = save(state) {
+                report.state_error = Some(e.to_string());
+            }
+        }
+    }
+    report
+}

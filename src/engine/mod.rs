@@ -1,0 +1,9 @@
+//! Plan and apply, independent of AWS: resources are data, providers are
+//! reached through the [`apply::Executor`] trait and a normaliser function.
+
+pub mod apply;
+pub mod diff;
+pub mod expr;
+pub mod graph;
+pub mod model;
+pub mod plan;

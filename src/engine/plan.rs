@@ -1,0 +1,250 @@
+//! Decide, then act: a plan is plain data — one step per resource with its
+//! property-level changes — that can be printed, saved and compared.
+
+use super::diff::{all_added, all_removed, diff, PropertyChange};
+use super::expr::OutputsByResource;
+use super::graph::Graph;
+use super::model::{Declared, Kind, Observed, Props};
+use crate::state::State;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the plan's JSON form (`plan --json`, `plan --out`).
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    /// Nothing to do.
+    Noop,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub resource: String,
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    pub action: Action,
+    /// Physical id of the existing resource, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub id: Option<String>,
+    /// The resource exists in AWS under the stack's name but not in state:
+    /// it is adopted (recorded in state) instead of created again.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub adopt: bool,
+    pub changes: Vec<PropertyChange>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub replace: usize,
+    pub destroy: usize,
+    pub import: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub suffix: String,
+    pub region: String,
+    pub account: String,
+    /// The state the plan was made against; a saved plan is refused when
+    /// the state has moved on.
+    pub state_lineage: Option<String>,
+    pub state_serial: Option<u64>,
+    /// Steps in the order they may start: dependencies first, deletions of
+    /// resources the program no longer declares last (dependents first).
+    pub steps: Vec<Step>,
+    pub summary: Summary,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.action != Action::Noop || s.adopt)
+    }
+}
+
+/// Turns a resolved property map into its normalised form (provider's job).
+pub type Normalizer<'a> = &'a dyn Fn(Kind, Props) -> Props;
+
+/// Resolves a resource's declared properties against the outputs known now.
+pub fn desired_props(
+    d: &Declared,
+    outputs: &OutputsByResource,
+    normalize: Normalizer<'_>,
+) -> Props {
+    let props = d
+        .props
+        .iter()
+        .map(|(k, e)| (k.to_string(), e.resolve(outputs)))
+        .collect();
+    normalize(d.kind, props)
+}
+
+pub struct Inputs<'a> {
+    pub declared: &'a [Declared],
+    pub graph: &'a Graph,
+    pub state: Option<&'a State>,
+    /// Live configuration of each resource found in AWS.
+    pub observed: &'a BTreeMap<String, Observed>,
+    pub normalize: Normalizer<'a>,
+    pub suffix: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+}
+
+impl Inputs<'_> {
+    fn finish(&self, steps: Vec<Step>) -> Plan {
+        let mut summary = Summary::default();
+        for s in &steps {
+            match s.action {
+                Action::Create => summary.add += 1,
+                Action::Update => summary.change += 1,
+                Action::Replace => summary.replace += 1,
+                Action::Delete => summary.destroy += 1,
+                Action::Noop => {}
+            }
+            if s.adopt {
+                summary.import += 1;
+            }
+        }
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            suffix: self.suffix.into(),
+            region: self.region.into(),
+            account: self.account.into(),
+            state_lineage: self.state.map(|s| s.lineage.clone()),
+            state_serial: self.state.map(|s| s.serial),
+            steps,
+            summary,
+        }
+    }
+
+    fn in_state(&self, resource: &str) -> bool {
+        self.state
+            .is_some_and(|s| s.resources.contains_key(resource))
+    }
+
+    /// Resources in state that the program no longer declares.
+    fn orphans(&self) -> Vec<(String, Kind)> {
+        let Some(state) = self.state else {
+            return vec![];
+        };
+        let mut v: Vec<(String, Kind)> = state
+            .resources
+            .iter()
+            .filter(|(k, _)| !self.declared.iter().any(|d| d.key == k.as_str()))
+            .map(|(k, r)| (k.clone(), r.kind))
+            .collect();
+        // Dependents before their dependencies.
+        v.sort_by_key(|(k, _)| std::cmp::Reverse(self.dependency_depth(k)));
+        v
+    }
+
+    fn dependency_depth(&self, resource: &str) -> usize {
+        let Some(state) = self.state else { return 0 };
+        let mut depth = 0;
+        let mut frontier = vec![resource.to_string()];
+        while !frontier.is_empty() && depth < state.resources.len() {
+            frontier = frontier
+                .iter()
+                .filter_map(|r| state.resources.get(r))
+                .flat_map(|r| r.dependencies.clone())
+                .collect();
+            if !frontier.is_empty() {
+                depth += 1;
+            }
+        }
+        depth
+    }
+
+    fn delete_step(&self, resource: &str, kind: Kind) -> Option<Step> {
+        let live = self.observed.get(resource)?;
+        Some(Step {
+            resource: resource.into(),
+            kind,
+            action: Action::Delete,
+            id: Some(live.id.clone()),
+            adopt: false,
+            changes: all_removed(&live.props),
+        })
+    }
+}
+
+/// The plan that brings AWS to the program's declaration.
+pub fn plan_apply(inp: &Inputs<'_>) -> Plan {
+    let by_key: BTreeMap<&str, &Declared> = inp.declared.iter().map(|d| (d.key, d)).collect();
+    // Outputs known at plan time: those of resources that exist and keep
+    // their identity. A resource to create or replace has none yet, so what
+    // refers to it shows `(known after apply)`.
+    let mut outputs = OutputsByResource::new();
+    let mut steps = Vec::new();
+    for key in inp.graph.topological_order() {
+        let d = by_key[key.as_str()];
+        let wanted = desired_props(d, &outputs, inp.normalize);
+        let step = match inp.observed.get(d.key) {
+            None => Step {
+                resource: d.key.into(),
+                kind: d.kind,
+                action: Action::Create,
+                id: None,
+                adopt: false,
+                changes: all_added(&wanted),
+            },
+            Some(live) => {
+                let changes = diff(d.kind, &wanted, &live.props);
+                let action = if changes.iter().any(|c| c.forces_replacement) {
+                    Action::Replace
+                } else if changes.is_empty() {
+                    Action::Noop
+                } else {
+                    Action::Update
+                };
+                if action != Action::Replace {
+                    outputs.insert(d.key.into(), live.outputs.clone());
+                }
+                Step {
+                    resource: d.key.into(),
+                    kind: d.kind,
+                    action,
+                    id: Some(live.id.clone()),
+                    adopt: !inp.in_state(d.key),
+                    changes,
+                }
+            }
+        };
+        steps.push(step);
+    }
+    for (key, kind) in inp.orphans() {
+        steps.extend(inp.delete_step(&key, kind));
+    }
+    inp.finish(steps)
+}
+
+/// The plan that deletes every managed resource, dependents first. Resources
+/// found under the stack's names but missing from state are deleted too: they
+/// are the stack's, left by an interrupted run.
+pub fn plan_destroy(inp: &Inputs<'_>) -> Plan {
+    let mut steps: Vec<Step> = inp
+        .orphans()
+        .into_iter()
+        .filter_map(|(k, kind)| inp.delete_step(&k, kind))
+        .collect();
+    for key in inp.graph.reverse_topological_order() {
+        let d = inp
+            .declared
+            .iter()
+            .find(|d| d.key == key)
+            .expect("graph node is declared");
+        steps.extend(inp.delete_step(d.key, d.kind));
+    }
+    inp.finish(steps)
+}

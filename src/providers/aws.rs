@@ -1,0 +1,190 @@
+//! AWS clients, built once per run from one SDK configuration, and the count
+//! of the calls they make (reported by `--json` and `-v`).
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Where and as whom to talk to AWS.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Calls made, by `service:Operation`. Shared by every client of a run.
+#[derive(Debug, Default)]
+pub struct CallLog {
+    operations: Mutex<BTreeMap<String, u64>>,
+    attempts: Mutex<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CallCounts {
+    pub reads: u64,
+    pub writes: u64,
+    /// HTTP attempts, retries included.
+    pub attempts: u64,
+    pub by_operation: BTreeMap<String, u64>,
+}
+
+/// Read-only operations by name. Everything else counts as a write.
+fn is_read(operation: &str) -> bool {
+    ["Get", "List", "Describe"]
+        .iter()
+        .any(|p| operation.starts_with(p))
+}
+
+impl CallLog {
+    pub fn counts(&self) -> CallCounts {
+        let by_operation = self.operations.lock().expect("call log").clone();
+        let (mut reads, mut writes) = (0, 0);
+        for (op, n) in &by_operation {
+            let name = op.split(':').nth(1).unwrap_or(op);
+            if is_read(name) {
+                reads += n
+            } else {
+                writes += n
+            }
+        }
+        CallCounts {
+            reads,
+            writes,
+            attempts: *self.attempts.lock().expect("call log"),
+            by_operation,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CountCalls(Arc<CallLog>);
+
+impl Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "CountCalls"
+    }
+
+    // Not `read_before_execution`: for client-level interceptors it runs
+    // before the operation's configuration (and its `Metadata`) is loaded.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(md) = cfg.load::<Metadata>() {
+            let key = format!("{}:{}", md.service(), md.name());
+            *self
+                .0
+                .operations
+                .lock()
+                .expect("call log")
+                .entry(key)
+                .or_default() += 1;
+        }
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        *self.0.attempts.lock().expect("call log") += 1;
+        Ok(())
+    }
+}
+
+/// One client per service, sharing a configuration and a call log.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    pub region: String,
+    pub kms: aws_sdk_kms::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub calls: Arc<CallLog>,
+}
+
+/// Retries: the SDK's standard mode (exponential backoff with full jitter,
+/// throttling and 5xx and connection errors retried) with more attempts than
+/// its default of 3, since an apply is many calls and one flaky answer should
+/// not fail it. Timeouts bound each attempt and each operation.
+fn sdk_retry_and_timeouts() -> (RetryConfig, TimeoutConfig) {
+    let retry = RetryConfig::standard()
+        .with_max_attempts(6)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(5));
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_secs(120))
+        .build();
+    (retry, timeouts)
+}
+
+impl Aws {
+    pub async fn connect(conn: &Connection) -> Aws {
+        let region = aws_config::meta::region::RegionProviderChain::first_try(
+            conn.region.clone().map(Region::new),
+        )
+        .or_default_provider()
+        .or_else(Region::new("us-east-1"));
+        let (retry, timeouts) = sdk_retry_and_timeouts();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(region)
+            .retry_config(retry)
+            .timeout_config(timeouts);
+        if let Some(p) = &conn.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(u) = &conn.endpoint_url {
+            loader = loader.endpoint_url(u);
+        }
+        let sdk = loader.load().await;
+        Aws::from_sdk_config(&sdk)
+    }
+
+    pub fn from_sdk_config(sdk: &SdkConfig) -> Aws {
+        let calls = Arc::new(CallLog::default());
+        let counter = CountCalls(calls.clone());
+        macro_rules! client {
+            ($krate:ident) => {
+                $krate::Client::from_conf(
+                    $krate::config::Builder::from(sdk)
+                        .interceptor(counter.clone())
+                        .build(),
+                )
+            };
+        }
+        Aws {
+            region: sdk
+                .region()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "us-east-1".into()),
+            kms: client!(aws_sdk_kms),
+            iam: client!(aws_sdk_iam),
+            lambda: client!(aws_sdk_lambda),
+            dynamodb: client!(aws_sdk_dynamodb),
+            logs: client!(aws_sdk_cloudwatchlogs),
+            sts: client!(aws_sdk_sts),
+            calls,
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! Lambda function (SPEC §1 #6), identified by its name. Its code is the
+//! zip whose base64 SHA-256 is the `code_sha256` property.
+
+use super::errors::{aws_error, service_error, AwsError};
+use super::props::{changed, int_prop, map_prop, str_prop, tags_value, TagChanges};
+use super::retry::{retry_eventual, Eventual};
+use super::{Aws, Failure};
+use crate::engine::model::{Observed, Props};
+use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    Architecture, Environment, FunctionCode, Runtime, TracingConfig, TracingMode,
+};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How long a function may take to become Active, or to finish an update.
+const FUNCTION_WAIT: Duration = Duration::from_secs(300);
+
+/// Properties set through UpdateFunctionConfiguration.
+const CONFIG_KEYS: [&str; 8] = [
+    "runtime",
+    "handler",
+    "memory_size",
+    "timeout",
+    "role",
+    "environment",
+    "kms_key_arn",
+    "tracing_mode",
+];
+
+fn outputs(name: &str, arn: &str) -> BTreeMap<String, String> {
+    [
+        ("name".to_string(), name.to_string()),
+        ("arn".to_string(), arn.to_string()),
+    ]
+    .into()
+}
+
+pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
+    let (func, concurrency) = tokio::join!(
+        aws.lambda.get_function().function_name(name).send(),
+        aws.lambda
+            .get_function_concurrency()
+            .function_name(name)
+            .send(),
+    );
+    let func = match func {
+        Ok(f) => f,
+        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {
+            return Ok(None)
+        }
+        Err(e) => return Err(aws_error("GetFunction")(e)),
+    };
+    let reserved = match concurrency {
+        Ok(c) => c
+            .reserved_concurrent_executions
+            .map(Value::from)
+            .unwrap_or(Value::Null),
+        // Deleted between the two calls: the next read will say so.
+        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {
+            Value::Null
+        }
+        Err(e) => return Err(aws_error("GetFunctionConcurrency")(e)),
+    };
+    let c = func
+        .configuration
+        .as_ref()
+        .ok_or_else(|| AwsError::invalid("GetFunction", "no configuration"))?;
+    let env: BTreeMap<String, String> = c
+        .environment()
+        .and_then(|e| e.variables())
+        .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let mut arch: Vec<String> = c
+        .architectures()
+        .iter()
+        .map(|a| a.as_str().to_owned())
+        .collect();
+    if arch.is_empty() {
+        // Lambda's default architecture.
+        arch.push(Architecture::X8664.as_str().into());
+    }
+    let opt = |v: Option<&str>| v.map(Value::from).unwrap_or(Value::Null);
+    let props: Props = [
+        ("name".to_string(), Value::from(name)),
+        ("runtime".to_string(), opt(c.runtime().map(|r| r.as_str()))),
+        ("handler".to_string(), opt(c.handler())),
+        ("architectures".to_string(), Value::from(arch)),
+        (
+            "memory_size".to_string(),
+            c.memory_size().map(Value::from).unwrap_or(Value::Null),
+        ),
+        (
+            "timeout".to_string(),
+            c.timeout().map(Value::from).unwrap_or(Value::Null),
+        ),
+        ("reserved_concurrency".to_string(), reserved),
+        (
+            "tracing_mode".to_string(),
+            opt(c
+                .tracing_config()
+                .and_then(|t| t.mode())
+                .map(|m| m.as_str())),
+        ),
+        ("role".to_string(), opt(c.role())),
+        ("environment".to_string(), tags_value(env)),
+        ("kms_key_arn".to_string(), opt(c.kms_key_arn())),
+        ("code_sha256".to_string(), opt(c.code_sha256())),
+        (
+            "tags".to_string(),
+            tags_value(func.tags().cloned().unwrap_or_default()),
+        ),
+    ]
+    .into();
+    Ok(Some(Observed {
+        id: name.into(),
+        props,
+        outputs: outputs(name, c.function_arn().unwrap_or_default()),
+    }))
+}
+
+fn environment(desired: &Props) -> Environment {
+    Environment::builder()
+        .set_variables(Some(map_prop(desired, "environment").into_iter().collect()))
+        .build()
+}
+
+fn tracing(desired: &Props) -> TracingConfig {
+    TracingConfig::builder()
+        .mode(TracingMode::from(
+            str_prop(desired, "tracing_mode").unwrap_or("PassThrough"),
+        ))
+        .build()
+}
+
+fn architectures(desired: &Props) -> Vec<Architecture> {
+    desired
+        .get("architectures")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(Architecture::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn wait_updated(aws: &Aws, name: &str) -> Result<(), AwsError> {
+    aws.lambda
+        .wait_until_function_updated_v2()
+        .function_name(name)
+        .wait(FUNCTION_WAIT)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            AwsError::invalid(
+                "GetFunction",
+                format!("function {name} did not finish updating: {e}"),
+            )
+        })
+}
+
+async fn set_concurrency(aws: &Aws, name: &str, reserved: Option<i32>) -> Result<(), AwsError> {
+    match reserved {
+        Some(n) => aws
+            .lambda
+            .put_function_concurrency()
+            .function_name(name)
+            .reserved_concurrent_executions(n)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(aws_error("PutFunctionConcurrency")),
+        None => aws
+            .lambda
+            .delete_function_concurrency()
+            .function_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(aws_error("DeleteFunctionConcurrency")),
+    }
+}
+
+pub async fn create(aws: &Aws, desired: &Props, code: &[u8]) -> Result<Observed, Failure> {
+    let name = str_prop(desired, "name").unwrap_or_default();
+    let request = || {
+        aws.lambda
+            .create_function()
+            .function_name(name)
+            .runtime(Runtime::from(
+                str_prop(desired, "runtime").unwrap_or_default(),
+            ))
+            .handler(str_prop(desired, "handler").unwrap_or_default())
+            .role(str_prop(desired, "role").unwrap_or_default())
+            .set_architectures(Some(architectures(desired)))
+            .set_memory_size(int_prop(desired, "memory_size"))
+            .set_timeout(int_prop(desired, "timeout"))
+            .environment(environment(desired))
+            .set_kms_key_arn(str_prop(desired, "kms_key_arn").map(str::to_owned))
+            .tracing_config(tracing(desired))
+            .set_tags(Some(map_prop(desired, "tags").into_iter().collect()))
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(code.to_vec()))
+                    .build(),
+            )
+            .send()
+    };
+    let out = retry_eventual(Eventual::LambdaRoleNotReady, || async {
+        request().await.map_err(aws_error("CreateFunction"))
+    })
+    .await?;
+    let mut created = Observed {
+        id: name.into(),
+        props: desired.clone(),
+        outputs: outputs(name, out.function_arn().unwrap_or_default()),
+    };
+    created
+        .props
+        .insert("reserved_concurrency".into(), Value::Null);
+    aws.lambda
+        .wait_until_function_active_v2()
+        .function_name(name)
+        .wait(FUNCTION_WAIT)
+        .await
+        .map_err(|e| {
+            let e = AwsError::invalid(
+                "GetFunction",
+                format!("function {name} did not become Active: {e}"),
+            );
+            Failure::partial(e, created.clone())
+        })?;
+    if let Some(n) = int_prop(desired, "reserved_concurrency") {
+        set_concurrency(aws, name, Some(n))
+            .await
+            .map_err(|e| Failure::partial(e, created.clone()))?;
+    }
+    created.props = desired.clone();
+    Ok(created)
+}
+
+pub async fn update(
+    aws: &Aws,
+    current: &Observed,
+    desired: &Props,
+    code: &[u8],
+) -> Result<Observed, Failure> {
+    let name = current.id.as_str();
+    let have = &current.props;
+    if CONFIG_KEYS.iter().any(|k| changed(desired, have, k)) {
+        let mut req = aws
+            .lambda
+            .update_function_configuration()
+            .function_name(name);
+        if changed(desired, have, "runtime") {
+            req = req.runtime(Runtime::from(
+                str_prop(desired, "runtime").unwrap_or_default(),
+            ));
+        }
+        if changed(desired, have, "handler") {
+            req = req.set_handler(str_prop(desired, "handler").map(str::to_owned));
+        }
+        if changed(desired, have, "memory_size") {
+            req = req.set_memory_size(int_prop(desired, "memory_size"));
+        }
+        if changed(desired, have, "timeout") {
+            req = req.set_timeout(int_prop(desired, "timeout"));
+        }
+        if changed(desired, have, "role") {
+            req = req.set_role(str_prop(desired, "role").map(str::to_owned));
+        }
+        if changed(desired, have, "environment") {
+            req = req.environment(environment(desired));
+        }
+        if changed(desired, have, "kms_key_arn") {
+            // An empty string removes the key (back to Lambda's own key).
+            req = req.kms_key_arn(str_prop(desired, "kms_key_arn").unwrap_or_default());
+        }
+        if changed(desired, have, "tracing_mode") {
+            req = req.tracing_config(tracing(desired));
+        }
+        retry_eventual(Eventual::LambdaRoleNotReady, || async {
+            req.clone()
+                .send()
+                .await
+                .map_err(aws_error("UpdateFunctionConfiguration"))
+        })
+        .await?;
+        wait_updated(aws, name).await?;
+    }
+    if changed(desired, have, "code_sha256") || changed(desired, have, "architectures") {
+        retry_eventual(Eventual::LambdaUpdateInProgress, || async {
+            aws.lambda
+                .update_function_code()
+                .function_name(name)
+                .zip_file(Blob::new(code.to_vec()))
+                .set_architectures(Some(architectures(desired)))
+                .send()
+                .await
+                .map_err(aws_error("UpdateFunctionCode"))
+        })
+        .await?;
+        wait_updated(aws, name).await?;
+    }
+    if changed(desired, have, "reserved_concurrency") {
+        set_concurrency(aws, name, int_prop(desired, "reserved_concurrency")).await?;
+    }
+    let arn = &current.outputs["arn"];
+    let tags = TagChanges::between(desired, have);
+    if !tags.remove.is_empty() {
+        aws.lambda
+            .untag_resource()
+            .resource(arn)
+            .set_tag_keys(Some(tags.remove))
+            .send()
+            .await
+            .map_err(aws_error("UntagResource"))?;
+    }
+    if !tags.set.is_empty() {
+        aws.lambda
+            .tag_resource()
+            .resource(arn)
+            .set_tags(Some(tags.set.into_iter().collect()))
+            .send()
+            .await
+            .map_err(aws_error("TagResource"))?;
+    }
+    Ok(Observed {
+        id: current.id.clone(),
+        props: desired.clone(),
+        outputs: current.outputs.clone(),
+    })
+}
+
+pub async fn delete(aws: &Aws, name: &str) -> Result<(), AwsError> {
+    match aws
+        .lambda
+        .delete_function()
+        .function_name(name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => Ok(()),
+        Err(e) => Err(aws_error("DeleteFunction")(e)),
+    }
+}

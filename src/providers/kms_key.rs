@@ -1,0 +1,281 @@
+//! KMS key (SPEC §1 #1). Identified by its key id; without state it is found
+//! through its alias. Deleting it schedules the deletion.
+
+use super::errors::{aws_error, service_error, AwsError};
+use super::policy;
+use super::props::{bool_prop, changed, str_prop, tags_value, TagChanges};
+use super::retry::{retry_eventual, Eventual};
+use super::{Aws, Failure};
+use crate::engine::model::{Observed, Props};
+use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
+use serde_json::Value;
+
+fn outputs(key_id: &str, arn: &str) -> std::collections::BTreeMap<String, String> {
+    [
+        ("key_id".to_string(), key_id.to_string()),
+        ("arn".to_string(), arn.to_string()),
+    ]
+    .into()
+}
+
+/// Reads a key by key id, key ARN or alias name.
+pub async fn read(aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+    let described = aws.kms.describe_key().key_id(id).send().await;
+    let meta = match described {
+        Ok(out) => out
+            .key_metadata
+            .ok_or_else(|| AwsError::invalid("DescribeKey", "no key metadata"))?,
+        Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => return Ok(None),
+        Err(e) => return Err(aws_error("DescribeKey")(e)),
+    };
+    let key_id = meta.key_id.clone();
+    let (rotation, policy_doc, tags) = tokio::join!(
+        aws.kms.get_key_rotation_status().key_id(&key_id).send(),
+        aws.kms
+            .get_key_policy()
+            .key_id(&key_id)
+            .policy_name("default")
+            .send(),
+        aws.kms.list_resource_tags().key_id(&key_id).send(),
+    );
+    let rotation = match rotation {
+        Ok(r) => Value::Bool(r.key_rotation_enabled),
+        // A disabled or pending-deletion key has no readable rotation status;
+        // its key_state already tells what is wrong.
+        Err(e) if service_error(&e).is_some_and(|s| s.is_kms_invalid_state_exception()) => {
+            Value::Null
+        }
+        Err(e) => return Err(aws_error("GetKeyRotationStatus")(e)),
+    };
+    let policy_doc = policy_doc
+        .map_err(aws_error("GetKeyPolicy"))?
+        .policy
+        .unwrap_or_default();
+    let policy_doc =
+        policy::parse_document(&policy_doc).map_err(|m| AwsError::invalid("GetKeyPolicy", m))?;
+    let tags = tags.map_err(aws_error("ListResourceTags"))?;
+    let mut props = Props::new();
+    props.insert(
+        "description".into(),
+        meta.description.clone().unwrap_or_default().into(),
+    );
+    props.insert(
+        "key_usage".into(),
+        meta.key_usage
+            .as_ref()
+            .map(|u| u.as_str())
+            .unwrap_or_default()
+            .into(),
+    );
+    props.insert(
+        "key_spec".into(),
+        meta.key_spec
+            .as_ref()
+            .map(|s| s.as_str())
+            .unwrap_or_default()
+            .into(),
+    );
+    props.insert(
+        "key_state".into(),
+        meta.key_state
+            .as_ref()
+            .map(|s| s.as_str())
+            .unwrap_or_default()
+            .into(),
+    );
+    props.insert("enable_key_rotation".into(), rotation);
+    props.insert("policy".into(), policy_doc);
+    props.insert(
+        "tags".into(),
+        tags_value(tags.tags().iter().map(|t| (t.tag_key(), t.tag_value()))),
+    );
+    let arn = meta.arn.clone().unwrap_or_default();
+    Ok(Some(Observed {
+        id: key_id.clone(),
+        props,
+        outputs: outputs(&key_id, &arn),
+    }))
+}
+
+fn tag_list(props: &Props) -> Vec<Tag> {
+    super::props::map_prop(props, "tags")
+        .into_iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .tag_key(k)
+                .tag_value(v)
+                .build()
+                .expect("key and value set")
+        })
+        .collect()
+}
+
+pub async fn create(aws: &Aws, desired: &Props) -> Result<Observed, Failure> {
+    let out = retry_eventual(Eventual::KmsPrincipalNotReady, || async {
+        aws.kms
+            .create_key()
+            .description(str_prop(desired, "description").unwrap_or_default())
+            .key_usage(KeyUsageType::from(
+                str_prop(desired, "key_usage").unwrap_or("ENCRYPT_DECRYPT"),
+            ))
+            .key_spec(KeySpec::from(
+                str_prop(desired, "key_spec").unwrap_or("SYMMETRIC_DEFAULT"),
+            ))
+            .policy(policy::to_document(&desired["policy"]))
+            .set_tags(Some(tag_list(desired)))
+            .send()
+            .await
+            .map_err(aws_error("CreateKey"))
+    })
+    .await?;
+    let meta = out
+        .key_metadata
+        .ok_or_else(|| AwsError::invalid("CreateKey", "no key metadata"))?;
+    let created = Observed {
+        id: meta.key_id.clone(),
+        props: {
+            let mut p = desired.clone();
+            p.insert("enable_key_rotation".into(), Value::Bool(false));
+            p
+        },
+        outputs: outputs(&meta.key_id, meta.arn().unwrap_or_default()),
+    };
+    if bool_prop(desired, "enable_key_rotation") == Some(true) {
+        aws.kms
+            .enable_key_rotation()
+            .key_id(&meta.key_id)
+            .send()
+            .await
+            .map_err(|e| Failure::partial(aws_error("EnableKeyRotation")(e), created.clone()))?;
+    }
+    Ok(Observed {
+        props: desired.clone(),
+        ..created
+    })
+}
+
+pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Observed, Failure> {
+    let id = current.id.as_str();
+    let have = &current.props;
+    // A key pending deletion or disabled accepts no other change: fix that first.
+    match str_prop(have, "key_state") {
+        Some(s) if s == KeyState::PendingDeletion.as_str() => {
+            aws.kms
+                .cancel_key_deletion()
+                .key_id(id)
+                .send()
+                .await
+                .map_err(aws_error("CancelKeyDeletion"))?;
+            aws.kms
+                .enable_key()
+                .key_id(id)
+                .send()
+                .await
+                .map_err(aws_error("EnableKey"))?;
+        }
+        Some(s) if s == KeyState::Disabled.as_str() => {
+            aws.kms
+                .enable_key()
+                .key_id(id)
+                .send()
+                .await
+                .map_err(aws_error("EnableKey"))?;
+        }
+        _ => {}
+    }
+    if changed(desired, have, "description") {
+        aws.kms
+            .update_key_description()
+            .key_id(id)
+            .description(str_prop(desired, "description").unwrap_or_default())
+            .send()
+            .await
+            .map_err(aws_error("UpdateKeyDescription"))?;
+    }
+    if changed(desired, have, "enable_key_rotation") {
+        if bool_prop(desired, "enable_key_rotation") == Some(true) {
+            aws.kms
+                .enable_key_rotation()
+                .key_id(id)
+                .send()
+                .await
+                .map_err(aws_error("EnableKeyRotation"))?;
+        } else {
+            aws.kms
+                .disable_key_rotation()
+                .key_id(id)
+                .send()
+                .await
+                .map_err(aws_error("DisableKeyRotation"))?;
+        }
+    }
+    if changed(desired, have, "policy") {
+        retry_eventual(Eventual::KmsPrincipalNotReady, || async {
+            aws.kms
+                .put_key_policy()
+                .key_id(id)
+                .policy_name("default")
+                .policy(policy::to_document(&desired["policy"]))
+                .send()
+                .await
+                .map_err(aws_error("PutKeyPolicy"))
+        })
+        .await?;
+    }
+    let tags = TagChanges::between(desired, have);
+    if !tags.remove.is_empty() {
+        aws.kms
+            .untag_resource()
+            .key_id(id)
+            .set_tag_keys(Some(tags.remove))
+            .send()
+            .await
+            .map_err(aws_error("UntagResource"))?;
+    }
+    if !tags.set.is_empty() {
+        let list = tags
+            .set
+            .into_iter()
+            .map(|(k, v)| {
+                Tag::builder()
+                    .tag_key(k)
+                    .tag_value(v)
+                    .build()
+                    .expect("key and value set")
+            })
+            .collect();
+        aws.kms
+            .tag_resource()
+            .key_id(id)
+            .set_tags(Some(list))
+            .send()
+            .await
+            .map_err(aws_error("TagResource"))?;
+    }
+    Ok(Observed {
+        id: current.id.clone(),
+        props: desired.clone(),
+        outputs: current.outputs.clone(),
+    })
+}
+
+/// Schedules the key's deletion. A key already pending deletion, or gone, is
+/// fine: that is where a destroy wants it.
+pub async fn delete(aws: &Aws, current: &Observed, window_days: i32) -> Result<(), AwsError> {
+    if str_prop(&current.props, "key_state") == Some(KeyState::PendingDeletion.as_str()) {
+        return Ok(());
+    }
+    // Scheduled by key id: the emulator fails on an ARN here.
+    match aws
+        .kms
+        .schedule_key_deletion()
+        .key_id(&current.id)
+        .pending_window_in_days(window_days)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => Ok(()),
+        Err(e) => Err(aws_error("ScheduleKeyDeletion")(e)),
+    }
+}

@@ -1,0 +1,190 @@
+//! One module per AWS resource type, each with `read / create / update /
+//! delete`; this file dispatches by kind and normalises properties.
+
+pub mod aws;
+pub mod errors;
+mod function;
+mod kms_alias;
+mod kms_key;
+mod log_group;
+pub mod policy;
+mod props;
+pub mod retry;
+mod role;
+mod table;
+
+pub use aws::{Aws, CallCounts, Connection};
+pub use errors::AwsError;
+
+use crate::engine::apply::{Executor, Operation, StepFailure};
+use crate::engine::model::{Kind, Observed, Props};
+use crate::engine::plan::Action;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// A failed create or update, with what it left behind.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: AwsError,
+    pub partial: Option<Observed>,
+}
+
+impl Failure {
+    pub fn partial(error: AwsError, partial: Observed) -> Self {
+        Failure {
+            error,
+            partial: Some(partial),
+        }
+    }
+}
+
+impl From<AwsError> for Failure {
+    fn from(error: AwsError) -> Self {
+        Failure {
+            error,
+            partial: None,
+        }
+    }
+}
+
+/// Puts properties in the form both sides of a comparison share.
+pub fn normalize(kind: Kind, mut props: Props) -> Props {
+    props::normalize_tags(&mut props);
+    let canon = |v: &mut Value| *v = policy::canonical(v);
+    match kind {
+        Kind::KmsKey => {
+            props.get_mut("policy").map(canon);
+        }
+        Kind::Role => {
+            props.get_mut("assume_role_policy").map(canon);
+            if let Some(Value::Object(m)) = props.get_mut("inline_policies") {
+                m.values_mut().for_each(canon);
+            }
+            if let Some(Value::Array(a)) = props.get_mut("managed_policy_arns") {
+                a.sort_by_key(|v| v.to_string());
+            }
+        }
+        Kind::Function => {
+            if let Some(Value::Array(a)) = props.get_mut("architectures") {
+                a.sort_by_key(|v| v.to_string());
+            }
+        }
+        Kind::KmsAlias | Kind::LogGroup | Kind::Table => {}
+    }
+    props
+}
+
+/// Reads a resource by its physical id (for a KMS key: key id, ARN or alias).
+pub async fn read(aws: &Aws, kind: Kind, id: &str) -> Result<Option<Observed>, AwsError> {
+    let found = match kind {
+        Kind::KmsKey => kms_key::read(aws, id).await?,
+        Kind::KmsAlias => kms_alias::read(aws, id).await?,
+        Kind::LogGroup => log_group::read(aws, id).await?,
+        Kind::Table => table::read(aws, id).await?,
+        Kind::Role => role::read(aws, id).await?,
+        Kind::Function => function::read(aws, id).await?,
+    };
+    Ok(found.map(|o| Observed {
+        props: normalize(kind, o.props),
+        ..o
+    }))
+}
+
+/// Carries out operations for the walker.
+pub struct Providers {
+    pub aws: Aws,
+    pub account: String,
+    /// The function's code package.
+    pub code: Arc<Vec<u8>>,
+    pub kms_deletion_window_days: i32,
+}
+
+impl Providers {
+    async fn create(&self, kind: Kind, desired: &Props) -> Result<Observed, Failure> {
+        let aws = &self.aws;
+        match kind {
+            Kind::KmsKey => kms_key::create(aws, desired).await,
+            Kind::KmsAlias => {
+                let name = props::str_prop(desired, "name").unwrap_or_default();
+                let arn = format!("arn:aws:kms:{}:{}:{}", aws.region, self.account, name);
+                Ok(kms_alias::create(aws, desired, arn).await?)
+            }
+            Kind::LogGroup => {
+                let name = props::str_prop(desired, "name").unwrap_or_default();
+                let arn = format!(
+                    "arn:aws:logs:{}:{}:log-group:{}",
+                    aws.region, self.account, name
+                );
+                log_group::create(aws, desired, &arn).await
+            }
+            Kind::Table => table::create(aws, desired).await,
+            Kind::Role => role::create(aws, desired).await,
+            Kind::Function => function::create(aws, desired, &self.code).await,
+        }
+    }
+
+    async fn update(
+        &self,
+        kind: Kind,
+        current: &Observed,
+        desired: &Props,
+    ) -> Result<Observed, Failure> {
+        let aws = &self.aws;
+        match kind {
+            Kind::KmsKey => kms_key::update(aws, current, desired).await,
+            Kind::KmsAlias => Ok(kms_alias::update(aws, current, desired).await?),
+            Kind::LogGroup => log_group::update(aws, current, desired).await,
+            Kind::Table => table::update(aws, current, desired).await,
+            Kind::Role => role::update(aws, current, desired).await,
+            Kind::Function => function::update(aws, current, desired, &self.code).await,
+        }
+    }
+
+    async fn delete(&self, kind: Kind, current: &Observed) -> Result<(), AwsError> {
+        let aws = &self.aws;
+        match kind {
+            Kind::KmsKey => kms_key::delete(aws, current, self.kms_deletion_window_days).await,
+            Kind::KmsAlias => kms_alias::delete(aws, &current.id).await,
+            Kind::LogGroup => log_group::delete(aws, &current.id).await,
+            Kind::Table => table::delete(aws, &current.id).await,
+            Kind::Role => role::delete(aws, current).await,
+            Kind::Function => function::delete(aws, &current.id).await,
+        }
+    }
+
+    async fn run(&self, op: Operation) -> Result<Option<Observed>, Failure> {
+        let current = || {
+            op.current.clone().ok_or_else(|| {
+                AwsError::invalid(
+                    "plan",
+                    format!("{} has no live state to change", op.resource),
+                )
+            })
+        };
+        match op.action {
+            Action::Create => self.create(op.kind, &op.desired).await.map(Some),
+            Action::Update => self
+                .update(op.kind, &current()?, &op.desired)
+                .await
+                .map(Some),
+            Action::Replace => {
+                self.delete(op.kind, &current()?).await?;
+                self.create(op.kind, &op.desired).await.map(Some)
+            }
+            Action::Delete => {
+                self.delete(op.kind, &current()?).await?;
+                Ok(None)
+            }
+            Action::Noop => Ok(op.current.clone()),
+        }
+    }
+}
+
+impl Executor for Providers {
+    async fn execute(&self, op: Operation) -> Result<Option<Observed>, StepFailure> {
+        self.run(op).await.map_err(|f| StepFailure {
+            message: f.error.to_string(),
+            partial: f.partial,
+        })
+    }
+}

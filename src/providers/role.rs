@@ -1,0 +1,278 @@
+//! IAM role with its inline policies (SPEC §1 #5), identified by its name.
+//! Extra inline policies and attached managed policies are part of what is
+//! read, so a plan removes them and drift reports them.
+
+use super::errors::{aws_error, service_error, AwsError};
+use super::policy;
+use super::props::{str_prop, tags_value, TagChanges};
+use super::{Aws, Failure};
+use crate::engine::model::{Observed, Props};
+use aws_sdk_iam::types::Tag;
+use futures_util::future::join_all;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+fn outputs(name: &str, arn: &str) -> BTreeMap<String, String> {
+    [
+        ("name".to_string(), name.to_string()),
+        ("arn".to_string(), arn.to_string()),
+    ]
+    .into()
+}
+
+fn policies(props: &Props) -> Map<String, Value> {
+    props
+        .get("inline_policies")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn managed(props: &Props) -> Vec<String> {
+    props
+        .get("managed_policy_arns")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
+    let (role, names, attached) = tokio::join!(
+        aws.iam.get_role().role_name(name).send(),
+        aws.iam
+            .list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>(),
+        aws.iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>(),
+    );
+    let role = match role {
+        Ok(out) => out
+            .role
+            .ok_or_else(|| AwsError::invalid("GetRole", "no role"))?,
+        Err(e) if service_error(&e).is_some_and(|s| s.is_no_such_entity_exception()) => {
+            return Ok(None)
+        }
+        Err(e) => return Err(aws_error("GetRole")(e)),
+    };
+    let names: Vec<String> = names
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .map_err(aws_error("ListRolePolicies"))?;
+    let mut arns: Vec<String> = attached
+        .into_iter()
+        .map(|r| {
+            r.map_err(aws_error("ListAttachedRolePolicies"))
+                .map(|p| p.policy_arn.unwrap_or_default())
+        })
+        .collect::<Result<_, _>>()?;
+    arns.sort();
+    let mut inline = Map::new();
+    let docs = names.iter().map(|p| {
+        aws.iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(p)
+            .send()
+    });
+    for (p, doc) in names.iter().zip(join_all(docs).await) {
+        let doc = doc.map_err(aws_error("GetRolePolicy"))?;
+        let parsed = policy::parse_document(&doc.policy_document)
+            .map_err(|m| AwsError::invalid("GetRolePolicy", m))?;
+        inline.insert(p.clone(), parsed);
+    }
+    let trust = role
+        .assume_role_policy_document()
+        .map(policy::parse_document)
+        .transpose()
+        .map_err(|m| AwsError::invalid("GetRole", m))?
+        .unwrap_or(Value::Null);
+    let props: Props = [
+        ("name".to_string(), Value::from(name)),
+        ("assume_role_policy".to_string(), trust),
+        ("inline_policies".to_string(), Value::Object(inline)),
+        ("managed_policy_arns".to_string(), Value::from(arns)),
+        (
+            "tags".to_string(),
+            tags_value(role.tags().iter().map(|t| (t.key(), t.value()))),
+        ),
+    ]
+    .into();
+    Ok(Some(Observed {
+        id: name.into(),
+        props,
+        outputs: outputs(name, role.arn()),
+    }))
+}
+
+async fn put_policy(aws: &Aws, role: &str, name: &str, doc: &Value) -> Result<(), AwsError> {
+    aws.iam
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .policy_document(policy::to_document(doc))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(aws_error("PutRolePolicy"))
+}
+
+fn iam_tags(tags: BTreeMap<String, String>) -> Vec<Tag> {
+    tags.into_iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value set")
+        })
+        .collect()
+}
+
+pub async fn create(aws: &Aws, desired: &Props) -> Result<Observed, Failure> {
+    let name = str_prop(desired, "name").unwrap_or_default();
+    let out = aws
+        .iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(policy::to_document(&desired["assume_role_policy"]))
+        .set_tags(Some(iam_tags(super::props::map_prop(desired, "tags"))))
+        .send()
+        .await
+        .map_err(aws_error("CreateRole"))?;
+    let arn = out.role().map(|r| r.arn()).unwrap_or_default();
+    let mut created = Observed {
+        id: name.into(),
+        props: desired.clone(),
+        outputs: outputs(name, arn),
+    };
+    // What exists so far, in case a follow-up call fails.
+    created
+        .props
+        .insert("inline_policies".into(), Value::Object(Map::new()));
+    created
+        .props
+        .insert("managed_policy_arns".into(), Value::Array(vec![]));
+    let current = created.clone();
+    let done = update(aws, &current, desired).await.map_err(|f| Failure {
+        partial: f.partial.or(Some(created)),
+        ..f
+    })?;
+    Ok(done)
+}
+
+pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Observed, Failure> {
+    let name = current.id.as_str();
+    let have = &current.props;
+    if desired.get("assume_role_policy") != have.get("assume_role_policy") {
+        aws.iam
+            .update_assume_role_policy()
+            .role_name(name)
+            .policy_document(policy::to_document(&desired["assume_role_policy"]))
+            .send()
+            .await
+            .map_err(aws_error("UpdateAssumeRolePolicy"))?;
+    }
+    let (want, got) = (policies(desired), policies(have));
+    for (p, doc) in &want {
+        if got.get(p) != Some(doc) {
+            put_policy(aws, name, p, doc).await?;
+        }
+    }
+    for p in got.keys().filter(|p| !want.contains_key(*p)) {
+        aws.iam
+            .delete_role_policy()
+            .role_name(name)
+            .policy_name(p)
+            .send()
+            .await
+            .map_err(aws_error("DeleteRolePolicy"))?;
+    }
+    let (want, got) = (managed(desired), managed(have));
+    for arn in want.iter().filter(|a| !got.contains(a)) {
+        aws.iam
+            .attach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(aws_error("AttachRolePolicy"))?;
+    }
+    for arn in got.iter().filter(|a| !want.contains(a)) {
+        aws.iam
+            .detach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(aws_error("DetachRolePolicy"))?;
+    }
+    let tags = TagChanges::between(desired, have);
+    if !tags.remove.is_empty() {
+        aws.iam
+            .untag_role()
+            .role_name(name)
+            .set_tag_keys(Some(tags.remove))
+            .send()
+            .await
+            .map_err(aws_error("UntagRole"))?;
+    }
+    if !tags.set.is_empty() {
+        aws.iam
+            .tag_role()
+            .role_name(name)
+            .set_tags(Some(iam_tags(tags.set)))
+            .send()
+            .await
+            .map_err(aws_error("TagRole"))?;
+    }
+    Ok(Observed {
+        id: current.id.clone(),
+        props: desired.clone(),
+        outputs: current.outputs.clone(),
+    })
+}
+
+/// Removes the inline and managed policies (IAM refuses to delete a role
+/// that has any), then the role.
+pub async fn delete(aws: &Aws, current: &Observed) -> Result<(), AwsError> {
+    let name = current.id.as_str();
+    let Some(live) = read(aws, name).await? else {
+        return Ok(());
+    };
+    for p in policies(&live.props).keys() {
+        aws.iam
+            .delete_role_policy()
+            .role_name(name)
+            .policy_name(p)
+            .send()
+            .await
+            .map_err(aws_error("DeleteRolePolicy"))?;
+    }
+    for arn in managed(&live.props) {
+        aws.iam
+            .detach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(aws_error("DetachRolePolicy"))?;
+    }
+    match aws.iam.delete_role().role_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if service_error(&e).is_some_and(|s| s.is_no_such_entity_exception()) => Ok(()),
+        Err(e) => Err(aws_error("DeleteRole")(e)),
+    }
+}

@@ -1,0 +1,300 @@
+//! DynamoDB table (SPEC §1 #4), identified by its name.
+
+use super::errors::{aws_error, service_error, AwsError};
+use super::props::{bool_prop, changed, str_prop, tags_value, TagChanges};
+use super::retry::{retry_eventual, Eventual};
+use super::{Aws, Failure};
+use crate::engine::model::{Observed, Props};
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
+    PointInTimeRecoveryStatus, ScalarAttributeType, SseSpecification, SseStatus, SseType, Tag,
+};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How long to wait for a table to become ACTIVE, or to be gone.
+const TABLE_WAIT: Duration = Duration::from_secs(600);
+
+fn outputs(name: &str, arn: &str) -> BTreeMap<String, String> {
+    [
+        ("name".to_string(), name.to_string()),
+        ("arn".to_string(), arn.to_string()),
+    ]
+    .into()
+}
+
+pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
+    let table = match aws.dynamodb.describe_table().table_name(name).send().await {
+        Ok(out) => out
+            .table
+            .ok_or_else(|| AwsError::invalid("DescribeTable", "no table description"))?,
+        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {
+            return Ok(None)
+        }
+        Err(e) => return Err(aws_error("DescribeTable")(e)),
+    };
+    let arn = table.table_arn().unwrap_or_default().to_owned();
+    let (backups, tags) = tokio::join!(
+        aws.dynamodb
+            .describe_continuous_backups()
+            .table_name(name)
+            .send(),
+        aws.dynamodb
+            .list_tags_of_resource()
+            .resource_arn(&arn)
+            .send(),
+    );
+    let pitr = backups
+        .map_err(aws_error("DescribeContinuousBackups"))?
+        .continuous_backups_description
+        .and_then(|d| d.point_in_time_recovery_description)
+        .and_then(|p| p.point_in_time_recovery_status)
+        .is_some_and(|s| s == PointInTimeRecoveryStatus::Enabled);
+    let tags = tags.map_err(aws_error("ListTagsOfResource"))?;
+    let hash = table
+        .key_schema()
+        .iter()
+        .find(|k| k.key_type == KeyType::Hash);
+    let partition_key = hash.map(|k| {
+        let ty = table
+            .attribute_definitions()
+            .iter()
+            .find(|a| a.attribute_name == k.attribute_name)
+            .map(|a| a.attribute_type.as_str().to_owned())
+            .unwrap_or_default();
+        json!({"name": k.attribute_name, "type": ty})
+    });
+    let billing = table
+        .billing_mode_summary()
+        .and_then(|b| b.billing_mode())
+        .map(|b| b.as_str().to_owned())
+        // A table created without a billing mode is provisioned.
+        .unwrap_or_else(|| BillingMode::Provisioned.as_str().to_owned());
+    let sse = table
+        .sse_description()
+        .and_then(|s| s.status())
+        .is_some_and(|s| {
+            matches!(
+                s,
+                SseStatus::Enabled | SseStatus::Enabling | SseStatus::Updating
+            )
+        });
+    let props: Props = [
+        ("name".to_string(), Value::from(name)),
+        (
+            "partition_key".to_string(),
+            partition_key.unwrap_or(Value::Null),
+        ),
+        ("billing_mode".to_string(), Value::from(billing)),
+        ("sse_enabled".to_string(), Value::Bool(sse)),
+        ("point_in_time_recovery".to_string(), Value::Bool(pitr)),
+        (
+            "tags".to_string(),
+            tags_value(tags.tags().iter().map(|t| (t.key(), t.value()))),
+        ),
+    ]
+    .into();
+    Ok(Some(Observed {
+        id: name.into(),
+        props,
+        outputs: outputs(name, &arn),
+    }))
+}
+
+fn sse_spec(enabled: bool) -> SseSpecification {
+    // Enabled with no key named: the AWS-managed key `aws/dynamodb`, as the
+    // seed's `SSESpecification: {SSEEnabled: true}`.
+    let b = SseSpecification::builder().enabled(enabled);
+    if enabled {
+        b.sse_type(SseType::Kms).build()
+    } else {
+        b.build()
+    }
+}
+
+async fn set_pitr(aws: &Aws, name: &str, enabled: bool) -> Result<(), AwsError> {
+    let spec = PointInTimeRecoverySpecification::builder()
+        .point_in_time_recovery_enabled(enabled)
+        .build()
+        .expect("enabled is set");
+    retry_eventual(Eventual::BackupsNotReady, || async {
+        aws.dynamodb
+            .update_continuous_backups()
+            .table_name(name)
+            .point_in_time_recovery_specification(spec.clone())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(aws_error("UpdateContinuousBackups"))
+    })
+    .await
+}
+
+async fn wait_active(aws: &Aws, name: &str) -> Result<(), AwsError> {
+    aws.dynamodb
+        .wait_until_table_exists()
+        .table_name(name)
+        .wait(TABLE_WAIT)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            AwsError::invalid(
+                "DescribeTable",
+                format!("table {name} did not become ACTIVE: {e}"),
+            )
+        })
+}
+
+pub async fn create(aws: &Aws, desired: &Props) -> Result<Observed, Failure> {
+    let name = str_prop(desired, "name").unwrap_or_default();
+    let pk = &desired["partition_key"];
+    let pk_name = pk["name"].as_str().unwrap_or_default();
+    let pk_type = pk["type"].as_str().unwrap_or("S");
+    let tags: Vec<Tag> = super::props::map_prop(desired, "tags")
+        .into_iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value set")
+        })
+        .collect();
+    let out = aws
+        .dynamodb
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(pk_name)
+                .attribute_type(ScalarAttributeType::from(pk_type))
+                .build()
+                .expect("name and type set"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(pk_name)
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("name and type set"),
+        )
+        .billing_mode(BillingMode::from(
+            str_prop(desired, "billing_mode").unwrap_or("PAY_PER_REQUEST"),
+        ))
+        .sse_specification(sse_spec(bool_prop(desired, "sse_enabled").unwrap_or(false)))
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(aws_error("CreateTable"))?;
+    let arn = out
+        .table_description()
+        .and_then(|t| t.table_arn())
+        .unwrap_or_default();
+    let mut created = Observed {
+        id: name.into(),
+        props: desired.clone(),
+        outputs: outputs(name, arn),
+    };
+    created
+        .props
+        .insert("point_in_time_recovery".into(), Value::Bool(false));
+    wait_active(aws, name)
+        .await
+        .map_err(|e| Failure::partial(e, created.clone()))?;
+    if bool_prop(desired, "point_in_time_recovery") == Some(true) {
+        set_pitr(aws, name, true)
+            .await
+            .map_err(|e| Failure::partial(e, created.clone()))?;
+    }
+    created.props = desired.clone();
+    Ok(created)
+}
+
+pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Observed, Failure> {
+    let name = current.id.as_str();
+    let have = &current.props;
+    let billing = changed(desired, have, "billing_mode");
+    let sse = changed(desired, have, "sse_enabled");
+    if billing || sse {
+        let mut req = aws.dynamodb.update_table().table_name(name);
+        if billing {
+            req = req.billing_mode(BillingMode::from(
+                str_prop(desired, "billing_mode").unwrap_or("PAY_PER_REQUEST"),
+            ));
+        }
+        if sse {
+            req =
+                req.sse_specification(sse_spec(bool_prop(desired, "sse_enabled").unwrap_or(false)));
+        }
+        req.send().await.map_err(aws_error("UpdateTable"))?;
+        wait_active(aws, name).await?;
+    }
+    if changed(desired, have, "point_in_time_recovery") {
+        set_pitr(
+            aws,
+            name,
+            bool_prop(desired, "point_in_time_recovery").unwrap_or(false),
+        )
+        .await?;
+    }
+    let arn = &current.outputs["arn"];
+    let tags = TagChanges::between(desired, have);
+    if !tags.remove.is_empty() {
+        aws.dynamodb
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(tags.remove))
+            .send()
+            .await
+            .map_err(aws_error("UntagResource"))?;
+    }
+    if !tags.set.is_empty() {
+        let list = tags
+            .set
+            .into_iter()
+            .map(|(k, v)| {
+                Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .expect("key and value set")
+            })
+            .collect();
+        aws.dynamodb
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(list))
+            .send()
+            .await
+            .map_err(aws_error("TagResource"))?;
+    }
+    Ok(Observed {
+        id: current.id.clone(),
+        props: desired.clone(),
+        outputs: current.outputs.clone(),
+    })
+}
+
+pub async fn delete(aws: &Aws, name: &str) -> Result<(), AwsError> {
+    match aws.dynamodb.delete_table().table_name(name).send().await {
+        Ok(_) => {}
+        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {
+            return Ok(())
+        }
+        Err(e) => return Err(aws_error("DeleteTable")(e)),
+    }
+    aws.dynamodb
+        .wait_until_table_not_exists()
+        .table_name(name)
+        .wait(TABLE_WAIT)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            AwsError::invalid(
+                "DescribeTable",
+                format!("table {name} was not deleted: {e}"),
+            )
+        })
+}

@@ -1,0 +1,215 @@
+//! Human-readable plans and summaries. JSON forms are the types' `Serialize`.
+
+use crate::engine::diff::PropertyChange;
+use crate::engine::plan::{Action, Plan, Step, Summary};
+use serde_json::Value;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    }
+}
+
+fn symbol(action: Action) -> (&'static str, &'static str) {
+    match action {
+        Action::Create => ("+", "32"),
+        Action::Update => ("~", "33"),
+        Action::Replace => ("-/+", "35"),
+        Action::Delete => ("-", "31"),
+        Action::Noop => (" ", "0"),
+    }
+}
+
+/// A value as in a plan: JSON, with multi-line documents indented.
+fn value(v: &Value, indent: usize) -> String {
+    match v {
+        Value::Object(_) | Value::Array(_) if v.to_string().len() > 60 => {
+            let pretty = serde_json::to_string_pretty(v).expect("JSON value");
+            let pad = " ".repeat(indent);
+            pretty.lines().collect::<Vec<_>>().join(&format!("\n{pad}"))
+        }
+        _ => v.to_string(),
+    }
+}
+
+fn change_line(out: &mut String, style: Style, c: &PropertyChange, width: usize) {
+    let indent = 8 + width + 3;
+    let (sym, code, body) = match (&c.before, &c.after) {
+        (None, Some(a)) => ("+", "32", value(a, indent)),
+        (Some(b), None) => ("-", "31", format!("{} -> null", value(b, indent))),
+        (Some(b), Some(a)) => (
+            "~",
+            "33",
+            format!("{} -> {}", value(b, indent), value(a, indent)),
+        ),
+        (None, None) => return,
+    };
+    let forces = if c.forces_replacement {
+        style.paint("31", " # forces replacement")
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "      {} {:<width$} = {body}{forces}",
+        style.paint(code, sym),
+        c.path
+    );
+}
+
+fn headline(step: &Step) -> String {
+    let id = step
+        .id
+        .as_deref()
+        .map(|i| format!(" {i}"))
+        .unwrap_or_default();
+    let what = match step.action {
+        Action::Create => "will be created",
+        Action::Update => "will be updated in place",
+        Action::Replace => "must be replaced",
+        Action::Delete => "will be destroyed",
+        Action::Noop => "has no changes",
+    };
+    let adopt = if step.adopt {
+        "exists but is not in state: it will be adopted into state and "
+    } else {
+        ""
+    };
+    format!("{} ({}){id} {adopt}{what}", step.resource, step.kind)
+}
+
+pub fn plan_text(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    let shown: Vec<&Step> = plan
+        .steps
+        .iter()
+        .filter(|s| s.action != Action::Noop || s.adopt)
+        .collect();
+    if shown.is_empty() {
+        out.push_str("No changes. The stack matches the program.\n\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "Stack {} in {} (account {}) will change as follows:\n",
+            plan.suffix, plan.region, plan.account
+        );
+        for step in shown {
+            let (sym, code) = symbol(step.action);
+            let _ = writeln!(out, "  {} {}", style.paint(code, sym), headline(step));
+            // Creations list what will be set; deletions only name the resource.
+            if step.action != Action::Delete {
+                let width = step.changes.iter().map(|c| c.path.len()).max().unwrap_or(0);
+                for c in &step.changes {
+                    change_line(&mut out, style, c, width);
+                }
+            }
+            out.push('\n');
+        }
+    }
+    if plan.summary.import > 0 {
+        let _ = writeln!(
+            out,
+            "Import: {} existing resource(s) will be adopted into state.",
+            plan.summary.import
+        );
+    }
+    out.push_str(&summary_line(&plan.summary));
+    out.push('\n');
+    out
+}
+
+pub fn summary_line(s: &Summary) -> String {
+    format!(
+        "Plan: {} to add, {} to change, {} to replace, {} to destroy.",
+        s.add, s.change, s.replace, s.destroy
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::model::Kind;
+    use crate::engine::plan::PLAN_FORMAT_VERSION;
+    use serde_json::json;
+
+    fn plan(steps: Vec<Step>, summary: Summary) -> Plan {
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            suffix: "dev".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            state_lineage: None,
+            state_serial: None,
+            steps,
+            summary,
+        }
+    }
+
+    #[test]
+    fn renders_updates_replacements_and_the_summary() {
+        let p = plan(
+            vec![
+                Step {
+                    resource: "function".into(),
+                    kind: Kind::Function,
+                    action: Action::Update,
+                    id: Some("webhook-processor-dev".into()),
+                    adopt: false,
+                    changes: vec![PropertyChange {
+                        path: "memory_size".into(),
+                        before: Some(json!(1024)),
+                        after: Some(json!(2048)),
+                        forces_replacement: false,
+                    }],
+                },
+                Step {
+                    resource: "table".into(),
+                    kind: Kind::Table,
+                    action: Action::Replace,
+                    id: Some("transactions-dev".into()),
+                    adopt: false,
+                    changes: vec![PropertyChange {
+                        path: "partition_key.name".into(),
+                        before: Some(json!("transactionId")),
+                        after: Some(json!("id")),
+                        forces_replacement: true,
+                    }],
+                },
+            ],
+            Summary {
+                change: 1,
+                replace: 1,
+                ..Default::default()
+            },
+        );
+        let text = plan_text(&p, Style { color: false });
+        assert_eq!(
+            text,
+            "Stack dev in us-east-1 (account 123456789012) will change as follows:\n\n\
+             \x20 ~ function (aws:lambda/function) webhook-processor-dev will be updated in place\n\
+             \x20     ~ memory_size = 1024 -> 2048\n\n\
+             \x20 -/+ table (aws:dynamodb/table) transactions-dev must be replaced\n\
+             \x20     ~ partition_key.name = \"transactionId\" -> \"id\" # forces replacement\n\n\
+             Plan: 0 to add, 1 to change, 1 to replace, 0 to destroy.\n"
+        );
+    }
+
+    #[test]
+    fn a_converged_plan_says_so() {
+        let text = plan_text(&plan(vec![], Summary::default()), Style { color: false });
+        assert_eq!(
+            text,
+            "No changes. The stack matches the program.\n\nPlan: 0 to add, 0 to change, 0 to replace, 0 to destroy.\n"
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! What every command shares: connect, load state, declare the program,
+//! read what is live, and plan.
+
+use crate::engine::graph::Graph;
+use crate::engine::model::{Declared, Observed};
+use crate::engine::plan::{plan_apply, plan_destroy, Inputs, Plan};
+use crate::names::Suffix;
+use crate::program::{self, Settings, StackContext};
+use crate::providers::{self, Aws, AwsError};
+use crate::state::{State, StateError, StateFile};
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("cannot find the AWS account: {0}")]
+    Account(AwsError),
+    #[error("cannot read {resource}: {error}")]
+    Read { resource: String, error: AwsError },
+    #[error(transparent)]
+    Graph(#[from] crate::engine::graph::GraphError),
+}
+
+/// A stack as found: program, graph, state and live resources.
+pub struct Stack {
+    pub ctx: StackContext,
+    pub declared: Vec<Declared>,
+    pub graph: Graph,
+    pub file: StateFile,
+    pub state: Option<State>,
+    pub observed: BTreeMap<String, Observed>,
+}
+
+impl Stack {
+    /// Loads state, asks STS for the account and reads every resource, all
+    /// reads at once: none of them needs the account.
+    pub async fn load(
+        aws: &Aws,
+        file: StateFile,
+        suffix: &Suffix,
+        code_sha256: String,
+        settings: Settings,
+    ) -> Result<Stack, StackError> {
+        let state = file.load()?;
+        if let Some(s) = &state {
+            s.check_belongs(&file.path, suffix.as_str(), &aws.region, None)?;
+        }
+        // Identities do not depend on the account; declare with a placeholder
+        // to know what to read, then again once the account is known.
+        let mut ctx = StackContext {
+            suffix: suffix.clone(),
+            region: aws.region.clone(),
+            account: String::new(),
+            code_sha256,
+            settings,
+        };
+        let first = program::declare(&ctx);
+        let reads = first.iter().map(|d| {
+            let id = state
+                .as_ref()
+                .and_then(|s| s.resources.get(d.key))
+                .map(|r| r.id.clone())
+                .or_else(|| program::lookup_id(&ctx, d.key));
+            async move {
+                let found = match id {
+                    Some(id) => providers::read(aws, d.kind, &id).await,
+                    None => Ok(None),
+                };
+                (d.key, found)
+            }
+        });
+        let orphan_reads = state.iter().flat_map(|s| {
+            s.resources
+                .iter()
+                .filter(|(k, _)| !first.iter().any(|d| d.key == k.as_str()))
+                .map(
+                    |(k, r)| async move { (k.as_str(), providers::read(aws, r.kind, &r.id).await) },
+                )
+        });
+        let account = aws.sts.get_caller_identity().send();
+        let (account, found, orphans) = tokio::join!(
+            account,
+            futures_util::future::join_all(reads),
+            futures_util::future::join_all(orphan_reads)
+        );
+        let account = account
+            .map_err(|e| StackError::Account(providers::errors::aws_error("GetCallerIdentity")(e)))?
+            .account
+            .unwrap_or_default();
+        if let Some(s) = &state {
+            s.check_belongs(&file.path, suffix.as_str(), &aws.region, Some(&account))?;
+        }
+        let mut observed = BTreeMap::new();
+        for (key, result) in found.into_iter().chain(orphans) {
+            match result {
+                Ok(Some(o)) => {
+                    observed.insert(key.to_string(), o);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    return Err(StackError::Read {
+                        resource: key.to_string(),
+                        error,
+                    })
+                }
+            }
+        }
+        ctx.account = account;
+        let declared = program::declare(&ctx);
+        let graph = Graph::new(declared.iter().map(|d| (d.key, d.dependencies())))?;
+        Ok(Stack {
+            ctx,
+            declared,
+            graph,
+            file,
+            state,
+            observed,
+        })
+    }
+
+    fn inputs(&self) -> Inputs<'_> {
+        Inputs {
+            declared: &self.declared,
+            graph: &self.graph,
+            state: self.state.as_ref(),
+            observed: &self.observed,
+            normalize: &providers::normalize,
+            suffix: self.ctx.suffix.as_str(),
+            region: &self.ctx.region,
+            account: &self.ctx.account,
+        }
+    }
+
+    pub fn plan(&self) -> Plan {
+        plan_apply(&self.inputs())
+    }
+
+    pub fn plan_destroy(&self) -> Plan {
+        plan_destroy(&self.inputs())
+    }
+
+    /// The state to write into: the loaded one, or a fresh one.
+    pub fn state_or_new(&self) -> State {
+        self.state.clone().unwrap_or_else(|| {
+            State::new(
+                self.ctx.suffix.as_str(),
+                &self.ctx.region,
+                &self.ctx.account,
+            )
+        })
+    }
+}

@@ -1,0 +1,209 @@
+//! Test support: one moto server per test binary, the real `webhook-stack`
+//! binary run as a user would, and SDK clients to check AWS independently.
+#![allow(dead_code)]
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const ACCOUNT: &str = "123456789012";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// The moto endpoint: `MOTO_ENDPOINT` if set (scripts/test.sh starts one),
+/// else a server started here on a free port, stopped by a watchdog when
+/// this test process exits.
+pub fn endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        if let Ok(e) = std::env::var("MOTO_ENDPOINT") {
+            return e;
+        }
+        let moto = root().join(".venv/bin/moto_server");
+        assert!(
+            moto.exists(),
+            "{} is missing: run scripts/setup.sh",
+            moto.display()
+        );
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let script = format!(
+            "{} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+             while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
+            moto.display(),
+            parent = std::process::id()
+        );
+        // Not waited for: the watchdog outlives this function by design and
+        // exits with the test process.
+        #[allow(clippy::zombie_processes)]
+        let _watchdog = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start moto");
+        let start = Instant::now();
+        while http_get(port, "/moto-api/").is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "moto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+/// SDK configuration for checking what is really in the emulator.
+pub async fn sdk() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint())
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+/// A reproducible handler zip with a stand-in `bootstrap` (the emulator
+/// does not run code); `variant` changes its content and so its CodeSha256.
+pub fn handler_zip(dir: &Path, variant: &str) -> PathBuf {
+    use zip::write::SimpleFileOptions;
+    let path = dir.join(format!("handler-{variant}.zip"));
+    let mut w = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let opts = SimpleFileOptions::default()
+        .unix_permissions(0o755)
+        .last_modified_time(zip::DateTime::default());
+    w.start_file("bootstrap", opts).unwrap();
+    w.write_all(format!("#!/bin/sh\n# {variant}\n").as_bytes())
+        .unwrap();
+    w.finish().unwrap();
+    path
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// One stack under test: its own suffix and state directory.
+pub struct TestStack {
+    pub suffix: String,
+    pub dir: PathBuf,
+    pub zip: PathBuf,
+}
+
+impl TestStack {
+    pub fn new(suffix: &str) -> TestStack {
+        let dir = std::env::temp_dir().join(format!(
+            "webhook-stack-test-{suffix}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let zip = handler_zip(&dir, "v1");
+        TestStack {
+            suffix: suffix.into(),
+            dir,
+            zip,
+        }
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.state_dir().join(format!("{}.json", self.suffix))
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.state_path()).unwrap()).unwrap()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_webhook-stack"));
+        c.args(args)
+            .arg("--suffix")
+            .arg(&self.suffix)
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .env("AWS_ENDPOINT_URL", endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("WEBHOOK_STACK_HANDLER_ZIP", &self.zip)
+            .env_remove("AWS_PROFILE")
+            .env_remove("ENVIRONMENT_SUFFIX")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().expect("run webhook-stack");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// The writes an `--json` run made, by operation.
+pub fn writes(report: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = report["aws_calls"]["by_operation"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(op, _)| {
+            let name = op.split(':').nth(1).unwrap();
+            !["Get", "List", "Describe"]
+                .iter()
+                .any(|p| name.starts_with(p))
+        })
+        .map(|(op, n)| format!("{op}={n}"))
+        .collect();
+    v.sort();
+    v
+}
