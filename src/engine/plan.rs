@@ -248,3 +248,150 @@ pub fn plan_destroy(inp: &Inputs<'_>) -> Plan {
     }
     inp.finish(steps)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::expr::{lit, output, UNKNOWN};
+    use serde_json::json;
+
+    fn declared() -> Vec<Declared> {
+        vec![
+            Declared {
+                key: "table",
+                kind: Kind::Table,
+                props: [
+                    ("name", lit("t")),
+                    ("partition_key", lit(json!({"name": "id", "type": "S"}))),
+                ]
+                .into(),
+                depends_on: vec![],
+            },
+            Declared {
+                key: "role",
+                kind: Kind::Role,
+                props: [("name", lit("r")), ("table_arn", output("table", "arn"))].into(),
+                depends_on: vec![],
+            },
+        ]
+    }
+
+    fn observed(id: &str, props: serde_json::Value, arn: &str) -> Observed {
+        Observed {
+            id: id.into(),
+            props: serde_json::from_value(props).unwrap(),
+            outputs: [("arn".to_string(), arn.to_string())].into(),
+        }
+    }
+
+    fn make(observed: &BTreeMap<String, Observed>, state: Option<&State>) -> Plan {
+        let d = declared();
+        let graph = Graph::new(d.iter().map(|d| (d.key, d.dependencies()))).unwrap();
+        let inputs = Inputs {
+            declared: &d,
+            graph: &graph,
+            state,
+            observed,
+            normalize: &|_, p| p,
+            suffix: "dev",
+            region: "us-east-1",
+            account: "1",
+        };
+        plan_apply(&inputs)
+    }
+
+    #[test]
+    fn an_empty_account_creates_everything_with_unknown_references() {
+        let plan = make(&BTreeMap::new(), None);
+        assert_eq!(
+            plan.summary,
+            Summary {
+                add: 2,
+                ..Default::default()
+            }
+        );
+        let role = &plan.steps[1];
+        assert_eq!(role.resource, "role");
+        let arn = role.changes.iter().find(|c| c.path == "table_arn").unwrap();
+        assert_eq!(arn.after, Some(json!(UNKNOWN)));
+    }
+
+    #[test]
+    fn a_changed_key_schema_replaces_and_dependents_see_unknown_outputs() {
+        let mut state = State::new("dev", "us-east-1", "1");
+        for (k, kind) in [("table", Kind::Table), ("role", Kind::Role)] {
+            state.resources.insert(
+                k.into(),
+                crate::state::ResourceState {
+                    kind,
+                    id: k.into(),
+                    properties: Props::new(),
+                    outputs: Default::default(),
+                    dependencies: vec![],
+                },
+            );
+        }
+        let observed = BTreeMap::from([
+            (
+                "table".to_string(),
+                observed(
+                    "t",
+                    json!({"name": "t", "partition_key": {"name": "pk", "type": "S"}}),
+                    "arn:t",
+                ),
+            ),
+            (
+                "role".to_string(),
+                observed("r", json!({"name": "r", "table_arn": "arn:t"}), "arn:r"),
+            ),
+        ]);
+        let plan = make(&observed, Some(&state));
+        assert_eq!(plan.steps[0].action, Action::Replace);
+        let c = &plan.steps[0].changes[0];
+        assert_eq!(
+            (c.path.as_str(), c.forces_replacement),
+            ("partition_key.name", true)
+        );
+        assert_eq!(plan.steps[1].action, Action::Update);
+        assert_eq!(plan.steps[1].changes[0].after, Some(json!(UNKNOWN)));
+        assert_eq!(
+            plan.summary,
+            Summary {
+                change: 1,
+                replace: 1,
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn resources_found_by_name_but_not_in_state_are_adopted() {
+        let observed = BTreeMap::from([
+            (
+                "table".to_string(),
+                observed(
+                    "t",
+                    json!({"name": "t", "partition_key": {"name": "id", "type": "S"}}),
+                    "arn:t",
+                ),
+            ),
+            (
+                "role".to_string(),
+                observed("r", json!({"name": "r", "table_arn": "arn:t"}), "arn:r"),
+            ),
+        ]);
+        let plan = make(&observed, None);
+        assert!(plan
+            .steps
+            .iter()
+            .all(|s| s.adopt && s.action == Action::Noop));
+        assert_eq!(
+            plan.summary,
+            Summary {
+                import: 2,
+                ..Default::default()
+            }
+        );
+        assert!(plan.has_changes(), "adopting writes state");
+    }
+}

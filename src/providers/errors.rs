@@ -1,6 +1,7 @@
 //! AWS error classification, in one place.
 
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::error::Error as StdError;
@@ -27,21 +28,27 @@ impl AwsError {
 
 /// Converts an SDK error, keeping the service's code and message when there
 /// is one, and the whole chain of causes otherwise (timeouts, connection).
-pub fn aws_error<E, R>(operation: &'static str) -> impl Fn(SdkError<E, R>) -> AwsError
+pub fn aws_error<E>(operation: &'static str) -> impl Fn(SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     move |err| match &err {
         SdkError::ServiceError(se) => {
             let e = se.err();
+            let status = se.raw().status().as_u16();
             AwsError {
                 operation,
                 code: e.code().map(str::to_owned),
-                message: e
-                    .message()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| DisplayErrorContext(e).to_string()),
+                message: match e.message() {
+                    Some(m) => m.to_owned(),
+                    // No error document (e.g. an HTML error page): the HTTP
+                    // status is what there is to say.
+                    None if e.code().is_none() => format!(
+                        "HTTP {status} with no AWS error in the body ({})",
+                        DisplayErrorContext(e)
+                    ),
+                    None => format!("HTTP {status}"),
+                },
             }
         }
         _ => AwsError {

@@ -1,0 +1,209 @@
+//! Bad input gets a clear error and loses nothing: bad suffix and options,
+//! corrupt or foreign state, a held or stale lock, an AWS error mid-apply.
+
+mod common;
+
+use common::{sdk, TestStack};
+use std::fs;
+
+/// Nothing listens here: a command that made any AWS call would fail with a
+/// connection error instead of the expected message.
+const DEAD_ENDPOINT: &str = "http://127.0.0.1:9";
+
+#[test]
+fn a_bad_suffix_or_option_is_refused_before_any_call() {
+    let st = TestStack::new("badinput");
+    for (args, message) in [
+        (vec!["plan", "--suffix", "Bad_Suffix"], "contains 'B'"),
+        (
+            vec!["apply", "--yes", "--suffix=-dev"],
+            "must start with a lower-case letter or a digit",
+        ),
+        (
+            vec!["plan", "--suffix", &"x".repeat(33)],
+            "is 33 characters long; the limit is 32",
+        ),
+        (
+            vec!["destroy", "--yes", "--suffix", ""],
+            "the environment suffix is empty",
+        ),
+        (
+            vec!["apply", "--yes", "--parallelism", "0"],
+            "--parallelism must be between 1 and 64",
+        ),
+        (
+            vec!["destroy", "--yes", "--kms-deletion-window-days", "6"],
+            "between 7 and 30",
+        ),
+        (
+            vec!["plan", "--memory-size", "99999"],
+            "--memory-size must be between 128 and 10240",
+        ),
+        (
+            vec!["plan", "--log-retention-days", "31"],
+            "--log-retention-days must be one of",
+        ),
+        (vec!["plan", "--tag", "aws:x=1"], "may not start with aws:"),
+    ] {
+        let mut cmd = st.command(&[]);
+        // Later flags win: the bad suffix replaces the test's own.
+        cmd.args(&args).env("AWS_ENDPOINT_URL", DEAD_ENDPOINT);
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("dispatch"),
+            "{args:?} made a call: {stderr}"
+        );
+    }
+    assert!(!st.state_dir().exists(), "nothing was written");
+}
+
+#[test]
+fn a_corrupt_unknown_or_foreign_state_is_refused_and_left_untouched() {
+    let st = TestStack::new("corrupt");
+    fs::create_dir_all(st.state_dir()).unwrap();
+    let foreign = serde_json::json!({
+        "version": 1, "lineage": "x", "serial": 3, "suffix": "other", "region": "us-east-1",
+        "account": "123456789012", "resources": {}
+    })
+    .to_string();
+    for (content, message) in [
+        (
+            "{\"version\": 1, \"resources\": {",
+            "is not valid state JSON",
+        ),
+        ("", "is not valid state JSON"),
+        (
+            "{\"version\": 7, \"future\": true}",
+            "has format version 7; this build understands version 1",
+        ),
+        (
+            foreign.as_str(),
+            "belongs to suffix \"other\", not \"corrupt\"",
+        ),
+    ] {
+        fs::write(st.state_path(), content).unwrap();
+        for cmd in [&["apply", "--yes"][..], &["plan"], &["destroy", "--yes"]] {
+            let out = st.run(cmd);
+            assert_eq!(out.code, 1, "{cmd:?} {content}: {}", out.stderr);
+            assert!(out.stderr.contains(message), "{cmd:?}: {}", out.stderr);
+            assert_eq!(
+                fs::read_to_string(st.state_path()).unwrap(),
+                content,
+                "state changed"
+            );
+        }
+    }
+    assert!(
+        !st.state_dir().join("corrupt.json.lock").exists(),
+        "lock released"
+    );
+}
+
+#[test]
+fn a_held_lock_refuses_a_second_apply_and_a_stale_one_says_how_to_clear_it() {
+    let st = TestStack::new("locked");
+    fs::create_dir_all(st.state_dir()).unwrap();
+    let lock = st.state_dir().join("locked.json.lock");
+    let host = fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_owned();
+    // This test process is alive: the lock is held.
+    let holder = serde_json::json!({"pid": std::process::id(), "host": host,
+        "started": "2026-11-29T10:00:00Z", "command": "apply"});
+    fs::write(&lock, holder.to_string()).unwrap();
+    let out = st.run(&["apply", "--yes"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(&format!(
+            "state is locked by pid {} on {host} since 2026-11-29T10:00:00Z (command: apply)",
+            std::process::id()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(lock.exists(), "someone else's lock is not removed");
+
+    let dead = serde_json::json!({"pid": 999_999_999u32, "host": host,
+        "started": "2026-11-29T10:00:00Z", "command": "apply"});
+    fs::write(&lock, dead.to_string()).unwrap();
+    let out = st.run(&["apply", "--yes"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("is stale"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("webhook-stack force-unlock --suffix locked"),
+        "{}",
+        out.stderr
+    );
+    let out = st.run(&["force-unlock"]).ok();
+    assert!(
+        out.stderr.contains("Removed the lock of pid 999999999"),
+        "{}",
+        out.stderr
+    );
+    assert!(!lock.exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aws_error_mid_apply_names_the_resource_and_state_keeps_what_exists() {
+    let st = TestStack::new("midfail");
+    // A log group made by hand, without the key: apply adopts it and must
+    // associate the key, which the emulator does not implement (HTTP 500).
+    let cfg = sdk().await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&cfg);
+    logs.create_log_group()
+        .log_group_name("/aws/lambda/webhook-processor-midfail")
+        .send()
+        .await
+        .unwrap();
+    let out = st.run(&["apply", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("log_group: failed after"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("AssociateKmsKey failed: HTTP 500"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("role: skipped, because log_group did not complete"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("function: skipped, because log_group did not complete"),
+        "{}",
+        out.stderr
+    );
+    let state = st.state();
+    let recorded: Vec<&String> = state["resources"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        recorded,
+        ["kms_alias", "kms_key", "table"],
+        "what was created is recorded"
+    );
+    // The rerun picks up from there: nothing created twice.
+    let plan = st.run(&["plan", "--json"]).ok().json();
+    assert_eq!(
+        plan["summary"]["add"], 2,
+        "role and function still to create: {plan}"
+    );
+    let kms = aws_sdk_kms::Client::new(&cfg);
+    let key_id = state["resources"]["kms_key"]["id"].as_str().unwrap();
+    let key = kms
+        .describe_key()
+        .key_id("alias/webhook-processor-midfail")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(key.key_metadata().unwrap().key_id(), key_id);
+}
