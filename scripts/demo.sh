@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo (README): a local AWS emulator, then plan, apply, plan again,
-# outputs and destroy of the whole stack, as a user would run them.
+# drift, outputs and destroy of the whole stack, as a user would run them.
 #   scripts/demo.sh [SUFFIX]       (default suffix: demo)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +23,7 @@ set -e
 [ "$rc" = 2 ] || { echo "demo: expected plan to report changes (exit 2), got $rc" >&2; exit 1; }
 ws apply --yes
 ws plan --detailed-exitcode -v
+ws drift
 ws outputs
 ws outputs --json
 ws destroy --yes

@@ -121,6 +121,9 @@ pub enum Command {
         #[arg(long, default_value_t = 7)]
         kms_deletion_window_days: i32,
     },
+    /// Compare every resource with what was last applied; exit 0 in sync,
+    /// 2 drifted, 1 error. Read-only.
+    Drift,
     /// Print the stack's outputs.
     Outputs,
     /// Record resources that already exist under the stack's names (e.g.

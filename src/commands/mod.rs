@@ -2,6 +2,7 @@
 
 mod apply;
 mod destroy;
+mod drift;
 mod import;
 mod outputs;
 mod plan;
@@ -52,6 +53,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             confirm,
             kms_deletion_window_days,
         } => destroy::run(&config, &confirm, kms_deletion_window_days).await,
+        Command::Drift => drift::run(&config).await,
         Command::Outputs => outputs::run(&config),
         Command::Import => import::run(&config).await,
         Command::ForceUnlock => {

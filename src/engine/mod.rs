@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod diff;
+pub mod drift;
 pub mod expr;
 pub mod graph;
 pub mod model;
