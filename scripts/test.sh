@@ -17,7 +17,13 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (unit and integration tests, against moto)"
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# --all-targets: unit and integration tests (there are no doc tests).
+cargo test --workspace --all-targets --locked 2>&1 | tee "$log"
+# One closing line over every test binary, so the count is not the last
+# binary's alone.
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
 
 if [ -x scripts/check-handler-artifact.sh ]; then
   step "arm64 handler artifact"
