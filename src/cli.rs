@@ -99,8 +99,11 @@ pub enum Command {
         #[arg(long)]
         detailed_exitcode: bool,
         /// Save the plan to this file, for `apply FILE`.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "all")]
         out: Option<PathBuf>,
+        /// Plan every stack that has a state file in --state-dir, at once.
+        #[arg(long)]
+        all: bool,
     },
     /// Create or update the stack's resources.
     Apply {
@@ -123,7 +126,11 @@ pub enum Command {
     },
     /// Compare every resource with what was last applied; exit 0 in sync,
     /// 2 drifted, 1 error. Read-only.
-    Drift,
+    Drift {
+        /// Check every stack that has a state file in --state-dir, at once.
+        #[arg(long)]
+        all: bool,
+    },
     /// Print the stack's outputs.
     Outputs,
     /// Record resources that already exist under the stack's names (e.g.

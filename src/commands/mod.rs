@@ -42,7 +42,15 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             tuning,
             detailed_exitcode,
             out,
+            all: false,
         } => plan::run(&config, &code, &tuning, detailed_exitcode, out.as_deref()).await,
+        Command::Plan {
+            code,
+            tuning,
+            detailed_exitcode,
+            all: true,
+            ..
+        } => plan::run_all(&config, &code, &tuning, detailed_exitcode).await,
         Command::Apply {
             code,
             tuning,
@@ -53,7 +61,8 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             confirm,
             kms_deletion_window_days,
         } => destroy::run(&config, &confirm, kms_deletion_window_days).await,
-        Command::Drift => drift::run(&config).await,
+        Command::Drift { all: false } => drift::run(&config).await,
+        Command::Drift { all: true } => drift::run_all(&config).await,
         Command::Outputs => outputs::run(&config),
         Command::Import => import::run(&config).await,
         Command::ForceUnlock => {

@@ -77,3 +77,74 @@ pub async fn run(
         ExitStatus::Success
     })
 }
+
+/// Plans every stack in the state directory, concurrently. Exit 1 if any
+/// failed; with `--detailed-exitcode`, 2 if any has changes.
+pub async fn run_all(
+    config: &Config,
+    code: &Code,
+    tuning: &Tuning,
+    detailed: bool,
+) -> Result<ExitStatus> {
+    let settings = crate::config::check_tuning(tuning)?;
+    let dir = config
+        .state
+        .path
+        .parent()
+        .expect("state file has a directory");
+    let suffixes = crate::state::list_suffixes(dir)?;
+    let package = code_package(code)?;
+    let aws = connect(config).await;
+    let loads = suffixes.iter().map(|s| {
+        Stack::load(
+            &aws,
+            crate::state::StateFile::new(dir, s.as_str()),
+            s,
+            package.code_sha256.clone(),
+            settings.clone(),
+        )
+    });
+    let results = futures_util::future::join_all(loads).await;
+    let calls = aws.calls.counts();
+    let (mut errors, mut changed) = (0, 0);
+    let mut stacks = Vec::new();
+    for (suffix, result) in suffixes.iter().zip(results) {
+        match result {
+            Ok(stack) => {
+                let plan = stack.plan();
+                changed += usize::from(plan.has_changes());
+                if !config.json {
+                    println!("== stack {suffix}");
+                    print!("{}", plan_text(&plan, Style { color: color() }));
+                    println!();
+                }
+                stacks.push(serde_json::to_value(&plan).expect("serialisable"));
+            }
+            Err(e) => {
+                errors += 1;
+                if !config.json {
+                    println!("== stack {suffix}\nError: {e:#}\n");
+                }
+                stacks.push(serde_json::json!({"suffix": suffix.as_str(), "error": e.to_string()}));
+            }
+        }
+    }
+    if config.json {
+        print_json(&serde_json::json!({"stacks": stacks, "aws_calls": calls}));
+    } else {
+        println!(
+            "{} stack(s): {} with changes, {} could not be planned.",
+            suffixes.len(),
+            changed,
+            errors
+        );
+    }
+    report_calls(config, &calls);
+    Ok(if errors > 0 {
+        ExitStatus::Failure
+    } else if detailed && changed > 0 {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}

@@ -233,6 +233,24 @@ impl StateFile {
     }
 }
 
+/// Suffixes of the stacks that have a state file in `dir`, sorted. Files
+/// whose name is not a valid suffix are not state files of ours.
+pub fn list_suffixes(dir: &Path) -> Result<Vec<crate::names::Suffix>, StateError> {
+    let entries = fs::read_dir(dir).map_err(|source| StateError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut out: Vec<crate::names::Suffix> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            crate::names::Suffix::parse(name.strip_suffix(".json")?).ok()
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
 fn sibling(path: &Path, ext: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(ext);
