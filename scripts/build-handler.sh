@@ -103,7 +103,7 @@ export RUSTC=$rustc
 
 log "cargo build --release --target $target -p webhook-handler --bin bootstrap ${jobs[*]}"
 start=$SECONDS
-if ! (cd "$root" && cargo build --release --target "$target" -p webhook-handler --bin bootstrap "${jobs[@]}"); then
+if ! (cd "$root" && cargo build --release --locked --target "$target" -p webhook-handler --bin bootstrap "${jobs[@]}"); then
   fail "cargo build failed (see above)"
 fi
 log "cargo build took $((SECONDS - start)) s"

@@ -22,14 +22,13 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 # Runs a step and logs how long it took, so slow steps are visible.
-# Returns the step's status explicitly: callers use it in `|| die`, where
-# set -e is off.
+# Never call it in an `if`, `||` or `&&`: bash turns set -e off for
+# everything run there, functions included, and failures would go unnoticed.
 timed() {
-  local what=$1 start=$SECONDS rc=0
+  local what=$1 start=$SECONDS
   shift
-  "$@" || rc=$?
-  [ "$rc" = 0 ] && log "$what done in $((SECONDS - start)) s"
-  return "$rc"
+  "$@"
+  log "$what done in $((SECONDS - start)) s"
 }
 
 setup_venv() {
@@ -117,8 +116,7 @@ setup_arm64_std() {
   timed "apt-get update (arm64 lists)" apt-get "${apt_arm64[@]}" update -qq
   # Ask for exactly the host rustc's version: a std from any other rustc
   # version cannot be linked (rustc rejects it with E0514).
-  (cd "$work/deb" && timed "apt-get download" \
-    apt-get "${apt_arm64[@]}" download -qq "libstd-rust-web-dev:arm64=$want") ||
+  (cd "$work/deb" && apt-get "${apt_arm64[@]}" download -qq "libstd-rust-web-dev:arm64=$want") ||
     die "libstd-rust-web-dev:arm64 version $want (to match rustc-web $want) is not in the arm64 package lists; run 'apt-get update && apt-get install rustc-web' so both come from the same archive state, then rerun"
   local deb got
   deb=$(ls "$work"/deb/libstd-rust-web-dev_*_arm64.deb)
