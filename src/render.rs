@@ -73,19 +73,19 @@ fn headline(step: &Step) -> String {
         .as_deref()
         .map(|i| format!(" {i}"))
         .unwrap_or_default();
-    let what = match step.action {
-        Action::Create => "will be created",
-        Action::Update => "will be updated in place",
-        Action::Replace => "must be replaced",
-        Action::Delete => "will be destroyed",
-        Action::Noop => "has no changes",
+    let what = match (step.adopt, step.action) {
+        (false, Action::Create) => "will be created",
+        (false, Action::Update) => "will be updated in place",
+        (false, Action::Replace) => "must be replaced",
+        (_, Action::Delete) => "will be destroyed",
+        (false, Action::Noop) => "has no changes",
+        (true, Action::Noop | Action::Create) => "exists but is not in state: it will be adopted",
+        (true, Action::Update) => {
+            "exists but is not in state: it will be adopted and updated in place"
+        }
+        (true, Action::Replace) => "exists but is not in state: it will be adopted and replaced",
     };
-    let adopt = if step.adopt {
-        "exists but is not in state: it will be adopted into state and "
-    } else {
-        ""
-    };
-    format!("{} ({}){id} {adopt}{what}", step.resource, step.kind)
+    format!("{} ({}){id} {what}", step.resource, step.kind)
 }
 
 pub fn plan_text(plan: &Plan, style: Style) -> String {

@@ -108,6 +108,29 @@ impl Stack {
         }
         ctx.account = account;
         let declared = program::declare(&ctx);
+        // A creation that a killed run started and never recorded: look for
+        // what it may have made before planning to create it again.
+        if let Some(s) = &state {
+            for d in &declared {
+                if observed.contains_key(d.key) || !s.pending.contains_key(d.key) {
+                    continue;
+                }
+                let wanted = crate::engine::plan::desired_props(
+                    d,
+                    &Default::default(),
+                    &providers::normalize,
+                );
+                let found = providers::find_unrecorded(aws, d.kind, &wanted)
+                    .await
+                    .map_err(|error| StackError::Read {
+                        resource: d.key.to_string(),
+                        error,
+                    })?;
+                if let Some(o) = found {
+                    observed.insert(d.key.to_string(), o);
+                }
+            }
+        }
         let graph = Graph::new(declared.iter().map(|d| (d.key, d.dependencies())))?;
         Ok(Stack {
             ctx,

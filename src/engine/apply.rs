@@ -165,7 +165,9 @@ fn waits_for(w: &Walk<'_>, state: &State) -> BTreeMap<String, BTreeSet<String>> 
     waits
 }
 
+/// Records a resource that exists, which settles any pending creation of it.
 fn record(state: &mut State, w: &Walk<'_>, step: &Step, obs: Observed, props: Props) {
+    state.pending.remove(&step.resource);
     let dependencies = w
         .declared
         .iter()
@@ -211,14 +213,14 @@ pub async fn walk<E: Executor>(
         .map(|(k, o)| (k.clone(), o.outputs.clone()))
         .collect();
     let mut report = Report::default();
-    let mut pending: Vec<&Step> = w.plan.steps.iter().collect();
+    let mut waiting: Vec<&Step> = w.plan.steps.iter().collect();
     let mut running: JoinSet<TaskResult> = JoinSet::new();
 
     loop {
         // Start (or settle) every step whose waits are over.
         let mut i = 0;
-        while i < pending.len() {
-            let step = pending[i];
+        while i < waiting.len() {
+            let step = waiting[i];
             let wait = &waits[&step.resource];
             let blocked_by = wait.iter().find(|d| {
                 matches!(
@@ -235,7 +237,7 @@ pub async fn walk<E: Executor>(
                 report
                     .outcomes
                     .insert(step.resource.clone(), Outcome::Skipped(reason));
-                pending.remove(i);
+                waiting.remove(i);
                 continue;
             }
             let ready = wait
@@ -250,10 +252,10 @@ pub async fn walk<E: Executor>(
                 report
                     .outcomes
                     .insert(step.resource.clone(), Outcome::NotStarted);
-                pending.remove(i);
+                waiting.remove(i);
                 continue;
             }
-            pending.remove(i);
+            waiting.remove(i);
             let declared = w.declared.iter().find(|d| d.key == step.resource);
             let desired = match (step.action, declared) {
                 (Action::Delete, _) | (_, None) => Props::new(),
@@ -274,6 +276,26 @@ pub async fn walk<E: Executor>(
                     }
                 }
                 continue;
+            }
+            if matches!(step.action, Action::Create | Action::Replace) {
+                // Record the intent first: if this process dies after AWS
+                // created the resource and before its id is saved, the next
+                // run knows to look for it.
+                state.pending.insert(
+                    step.resource.clone(),
+                    crate::state::Pending {
+                        kind: step.kind,
+                        started: chrono::Utc::now()
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    },
+                );
+                if let Err(e) = save(state) {
+                    report.state_error = Some(e.to_string());
+                    report
+                        .outcomes
+                        .insert(step.resource.clone(), Outcome::NotStarted);
+                    continue;
+                }
             }
             on_event(Event::Started {
                 resource: &step.resource,

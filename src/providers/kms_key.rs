@@ -61,10 +61,13 @@ pub async fn read(aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
     );
     props.insert(
         "key_usage".into(),
+        // AWS's defaults when the key was created without them (the
+        // emulator then echoes nothing).
         meta.key_usage
             .as_ref()
             .map(|u| u.as_str())
-            .unwrap_or_default()
+            .filter(|u| !u.is_empty())
+            .unwrap_or(KeyUsageType::EncryptDecrypt.as_str())
             .into(),
     );
     props.insert(
@@ -72,7 +75,8 @@ pub async fn read(aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         meta.key_spec
             .as_ref()
             .map(|s| s.as_str())
-            .unwrap_or_default()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(KeySpec::SymmetricDefault.as_str())
             .into(),
     );
     props.insert(
@@ -278,4 +282,67 @@ pub async fn delete(aws: &Aws, current: &Observed, window_days: i32) -> Result<(
         Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => Ok(()),
         Err(e) => Err(aws_error("ScheduleKeyDeletion")(e)),
     }
+}
+
+/// Finds a key this stack created but did not record (its run was killed
+/// between CreateKey and saving state): an enabled, customer-managed key
+/// carrying all of `tags`. The newest wins if there are several.
+pub async fn find_by_tags(
+    aws: &Aws,
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<String>, AwsError> {
+    let keys: Vec<String> = aws
+        .kms
+        .list_keys()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .map(|k| {
+            k.map_err(aws_error("ListKeys"))
+                .map(|k| k.key_id.unwrap_or_default())
+        })
+        .collect::<Result<_, _>>()?;
+    let mut best: Option<(aws_smithy_types::DateTime, String)> = None;
+    for key_id in keys {
+        let meta = match aws.kms.describe_key().key_id(&key_id).send().await {
+            Ok(out) => out.key_metadata,
+            Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => continue,
+            Err(e) => return Err(aws_error("DescribeKey")(e)),
+        };
+        let Some(meta) = meta else { continue };
+        let ours = meta.key_manager().map(|m| m.as_str()) != Some("AWS")
+            && meta.key_state() != Some(&KeyState::PendingDeletion);
+        if !ours {
+            continue;
+        }
+        let found = aws
+            .kms
+            .list_resource_tags()
+            .key_id(&key_id)
+            .send()
+            .await
+            .map_err(aws_error("ListResourceTags"))?;
+        let has = |k: &str, v: &str| {
+            found
+                .tags()
+                .iter()
+                .any(|t| t.tag_key() == k && t.tag_value() == v)
+        };
+        if tags.iter().all(|(k, v)| has(k, v)) {
+            let created = meta
+                .creation_date()
+                .cloned()
+                .unwrap_or(aws_smithy_types::DateTime::from_secs(0));
+            if best
+                .as_ref()
+                .is_none_or(|(d, _)| created.secs() >= d.secs())
+            {
+                best = Some((created, key_id));
+            }
+        }
+    }
+    Ok(best.map(|(_, id)| id))
 }

@@ -90,6 +90,25 @@ pub async fn read(aws: &Aws, kind: Kind, id: &str) -> Result<Option<Observed>, A
     }))
 }
 
+/// Looks for a resource that a killed run may have created without
+/// recording it, for kinds that cannot be found by name (the KMS key; the
+/// others are found by their name anyway).
+pub async fn find_unrecorded(
+    aws: &Aws,
+    kind: Kind,
+    desired: &Props,
+) -> Result<Option<Observed>, AwsError> {
+    match kind {
+        Kind::KmsKey => {
+            match kms_key::find_by_tags(aws, &props::map_prop(desired, "tags")).await? {
+                Some(id) => read(aws, kind, &id).await,
+                None => Ok(None),
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Carries out operations for the walker.
 pub struct Providers {
     pub aws: Aws,

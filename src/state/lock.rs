@@ -35,6 +35,10 @@ fn process_alive(pid: u32) -> bool {
 }
 
 impl Lock {
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     pub fn acquire(file: &StateFile, command: &str) -> Result<Lock, StateError> {
         let path = file.lock_path();
         let io = |source| StateError::LockIo {

@@ -86,6 +86,19 @@ pub struct State {
     pub region: String,
     pub account: String,
     pub resources: BTreeMap<String, ResourceState>,
+    /// Creations started and not yet recorded. A run killed between asking
+    /// AWS to create a resource and saving its id leaves its entry here, and
+    /// the next run looks for what it may have created before creating again
+    /// (a KMS key has no name to find it by).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending: BTreeMap<String, Pending>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    pub started: String,
 }
 
 impl State {
@@ -98,6 +111,7 @@ impl State {
             region: region.into(),
             account: account.into(),
             resources: BTreeMap::new(),
+            pending: BTreeMap::new(),
         }
     }
 

@@ -1,0 +1,569 @@
+#!/usr/bin/env python3
+"""A loopback HTTP proxy between an AWS client and an emulator (moto), which
+adds latency and injects faults. Python 3.11 standard library only.
+
+    python3 scripts/aws_proxy.py --upstream http://127.0.0.1:MOTOPORT --port 0 \
+        [--latency-ms 50] [--fault-rate 0.2 --seed 42 --faults throttle,500,503,drop,latency] \
+        [--rule 'Lambda.CreateFunction:3:InvalidParameterValueException:The role ...'] \
+        [--max-requests N] [--max-seconds S] [--stats-file F] [--log F]
+
+The first line on stdout is `listening on http://127.0.0.1:PORT`; point the
+client at it (`AWS_ENDPOINT_URL=http://127.0.0.1:PORT`).
+
+Every request (method, path, query, headers, body) is forwarded to the
+upstream and its answer sent back. HTTP/1.1 with keep-alive, one thread per
+client connection; each forwarded request opens a fresh upstream connection.
+
+Operations are named `Service.Operation`:
+  * JSON protocols, from `X-Amz-Target`: `DynamoDB_20120810.X` -> DynamoDB.X,
+    `TrentService.X` -> KMS.X, `Logs_20140328.X` -> Logs.X;
+  * query protocol (IAM, STS), from the form body's `Action=` and the service
+    in the SigV4 credential scope: IAM.CreateRole, STS.GetCallerIdentity;
+  * Lambda's REST API, from method and path (see LAMBDA_ROUTES).
+
+Per request, in this order:
+  1. `--latency-ms` is slept (every request, faulted or not: a real round trip);
+  2. a `--rule OP:N:CODE:MESSAGE` answers the first N requests of OP with
+     HTTP 400 and that AWS error (e.g. IAM propagation errors, to exercise the
+     client's eventual-consistency retries); rules draw nothing from the RNG;
+  3. with probability `--fault-rate`, a fault drawn uniformly from `--faults`:
+       throttle  HTTP 400 ThrottlingException (JSON services), 400 Throttling
+                 (IAM/STS XML), 429 TooManyRequestsException (Lambda REST): all
+                 in the SDK's list of throttling codes;
+       500, 503  that status with InternalFailure / ServiceUnavailable (Lambda:
+                 ServiceException); the SDK retries 500/502/503/504 as transient;
+       drop      the connection is closed without an answer. The request is NOT
+                 forwarded (`--drop-mode before`, the default): a client that
+                 retries a non-idempotent call (CreateKey makes a new key every
+                 time) would otherwise create duplicates that no client can
+                 avoid. `--drop-mode after` forwards first, then drops, to test
+                 exactly that;
+       latency   an extra random 0.5-2 s before forwarding (answer is normal);
+  4. otherwise the request is forwarded.
+
+Faults are drawn independently per request from one `random.Random(seed)`:
+the sequence of decisions is repeatable, though which request gets which
+decision follows arrival order, which concurrency makes vary. The proxy does
+not try to avoid consecutive faults on one operation. The arithmetic: with
+fault rate p and the failing kinds being a fraction f of `--faults` (4 of 5
+with the default list: `latency` only delays), one attempt fails with
+probability q = p*f, and an operation fails only if all its attempts do. The
+webhook-stack CLI uses the SDK's standard retry mode with 6 attempts, so an
+operation fails with probability q^6: p=0.2, f=0.8 -> q=0.16 -> 1.7e-5 per
+operation, ~0.07% for a 40-call apply (p=0.2, f=1: 6.4e-5 and ~0.26%).
+(The SDK's retry token bucket, 500 tokens at 5 per retry, allows ~100
+retries per client before it refuses to retry: far more than such a run needs.)
+
+Bounded: stops by itself after `--max-requests` (default 100000) requests or
+`--max-seconds` (default 3600). Writes its counts as JSON to `--stats-file`
+on exit, on SIGTERM and on SIGINT.
+
+Control endpoints (never forwarded, never faulted, not counted):
+  GET  /__proxy/stats   the counts so far, as JSON
+  POST /__proxy/reset   zero the counts (the RNG and rules are not reset)
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import http.server
+import json
+import os
+import random
+import re
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+from collections import Counter, defaultdict
+
+# X-Amz-Target prefix (before the first '_' or '.') -> service name.
+TARGET_SERVICES = {
+    "DynamoDB": "DynamoDB",
+    "TrentService": "KMS",
+    "Logs": "Logs",
+    "AWSLambda": "Lambda",
+}
+
+# SigV4 credential-scope service -> service name, for query and REST APIs.
+SCOPE_SERVICES = {
+    "iam": "IAM",
+    "sts": "STS",
+    "lambda": "Lambda",
+    "kms": "KMS",
+    "logs": "Logs",
+    "dynamodb": "DynamoDB",
+}
+
+# Lambda REST API: (method, path regex) -> operation. First match wins.
+_F = r"/(?P<v>\d{4}-\d{2}-\d{2})/functions"
+LAMBDA_ROUTES = [
+    ("POST", rf"^{_F}/?$", "CreateFunction"),
+    ("GET", rf"^{_F}/?$", "ListFunctions"),
+    ("GET", rf"^{_F}/[^/]+/?$", "GetFunction"),
+    ("DELETE", rf"^{_F}/[^/]+/?$", "DeleteFunction"),
+    ("GET", rf"^{_F}/[^/]+/configuration/?$", "GetFunctionConfiguration"),
+    ("PUT", rf"^{_F}/[^/]+/configuration/?$", "UpdateFunctionConfiguration"),
+    ("PUT", rf"^{_F}/[^/]+/code/?$", "UpdateFunctionCode"),
+    ("GET", rf"^{_F}/[^/]+/concurrency/?$", "GetFunctionConcurrency"),
+    ("PUT", rf"^{_F}/[^/]+/concurrency/?$", "PutFunctionConcurrency"),
+    ("DELETE", rf"^{_F}/[^/]+/concurrency/?$", "DeleteFunctionConcurrency"),
+    ("GET", rf"^{_F}/[^/]+/versions/?$", "ListVersionsByFunction"),
+    ("POST", rf"^{_F}/[^/]+/versions/?$", "PublishVersion"),
+    ("GET", rf"^{_F}/[^/]+/policy/?$", "GetPolicy"),
+    ("POST", rf"^{_F}/[^/]+/policy/?$", "AddPermission"),
+    ("DELETE", rf"^{_F}/[^/]+/policy/[^/]+/?$", "RemovePermission"),
+    ("GET", rf"^{_F}/[^/]+/code-signing-config/?$", "GetFunctionCodeSigningConfig"),
+    ("GET", rf"^{_F}/[^/]+/event-invoke-config/?$", "GetFunctionEventInvokeConfig"),
+    ("GET", rf"^{_F}/[^/]+/url/?$", "GetFunctionUrlConfig"),
+    ("GET", rf"^{_F}/[^/]+/aliases/?$", "ListAliases"),
+    ("GET", rf"^{_F}/[^/]+/provisioned-concurrency/?$", "GetProvisionedConcurrencyConfig"),
+    ("GET", rf"^{_F}/[^/]+/recursion-config/?$", "GetFunctionRecursionConfig"),
+    ("GET", rf"^{_F}/[^/]+/runtime-management-config/?$", "GetRuntimeManagementConfig"),
+    ("POST", rf"^{_F}/[^/]+/invocations/?$", "Invoke"),
+    ("POST", r"^/\d{4}-\d{2}-\d{2}/tags/.+$", "TagResource"),
+    ("DELETE", r"^/\d{4}-\d{2}-\d{2}/tags/.+$", "UntagResource"),
+    ("GET", r"^/\d{4}-\d{2}-\d{2}/tags/.+$", "ListTags"),
+    ("GET", r"^/\d{4}-\d{2}-\d{2}/account-settings/?$", "GetAccountSettings"),
+]
+LAMBDA_ROUTES = [(m, re.compile(p), op) for m, p, op in LAMBDA_ROUTES]
+
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "expect",
+    "content-length",
+}
+
+FAULT_KINDS = ("throttle", "500", "503", "drop", "latency")
+
+
+def credential_scope_service(headers) -> str | None:
+    auth = headers.get("Authorization") or ""
+    m = re.search(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request", auth)
+    return m.group(1) if m else None
+
+
+def classify(method: str, path: str, headers, body: bytes) -> tuple[str, str, str]:
+    """Returns (service, operation, protocol) with protocol one of
+    'json', 'query', 'rest-json', 'other'."""
+    target = headers.get("X-Amz-Target")
+    if target:
+        prefix, _, op = target.partition(".")
+        base = re.split(r"[_.]", prefix)[0]
+        return TARGET_SERVICES.get(base, base), op, "json"
+    scope = credential_scope_service(headers)
+    url_path = urllib.parse.urlsplit(path).path
+    if scope == "lambda" or (scope is None and re.match(r"^/\d{4}-\d{2}-\d{2}/", url_path)):
+        for m, rx, op in LAMBDA_ROUTES:
+            if m == method and rx.match(url_path):
+                return "Lambda", op, "rest-json"
+        return "Lambda", f"{method} {url_path}", "rest-json"
+    ctype = (headers.get("Content-Type") or "").lower()
+    if method == "POST" and "x-www-form-urlencoded" in ctype:
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        action = (form.get("Action") or [""])[0]
+        service = SCOPE_SERVICES.get(scope or "", (scope or "query").upper())
+        return service, action or "Unknown", "query"
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+    if "Action" in query:
+        service = SCOPE_SERVICES.get(scope or "", (scope or "query").upper())
+        return service, query["Action"][0], "query"
+    service = SCOPE_SERVICES.get(scope or "", scope or "Unknown")
+    return service, f"{method} {url_path}", "other"
+
+
+def error_response(service: str, protocol: str, status: int, code: str, message: str,
+                   request_headers) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An AWS-shaped error for the service's protocol."""
+    rid = "proxy-%016x" % random.getrandbits(64)
+    if protocol == "query":
+        kind = "Sender" if status < 500 else "Receiver"
+        body = (
+            f"<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code>"
+            f"<Message>{_xml_escape(message)}</Message></Error>"
+            f"<RequestId>{rid}</RequestId></ErrorResponse>"
+        ).encode()
+        return status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", rid)], body
+    if protocol == "rest-json":
+        kind = "User" if status < 500 else "Service"
+        body = json.dumps({"Type": kind, "message": message}).encode()
+        return status, [
+            ("Content-Type", "application/json"),
+            ("x-amzn-ErrorType", code),
+            ("x-amzn-RequestId", rid),
+        ], body
+    ctype = request_headers.get("Content-Type") or "application/x-amz-json-1.1"
+    body = json.dumps({"__type": code, "message": message}).encode()
+    return status, [
+        ("Content-Type", ctype),
+        ("x-amzn-ErrorType", code),
+        ("x-amzn-RequestId", rid),
+    ], body
+
+
+def _xml_escape(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fault_error(kind: str, service: str, protocol: str):
+    """(status, code, message) of an injected error fault."""
+    if kind == "throttle":
+        if protocol == "rest-json":  # Lambda throttles with 429
+            return 429, "TooManyRequestsException", "Rate exceeded"
+        if protocol == "query":
+            return 400, "Throttling", "Rate exceeded"
+        return 400, "ThrottlingException", "Rate exceeded"
+    if kind == "500":
+        if protocol == "rest-json":
+            return 500, "ServiceException", "Internal failure (injected)"
+        return 500, "InternalFailure", "Internal failure (injected)"
+    if kind == "503":
+        if protocol == "rest-json":
+            return 503, "ServiceException", "Service unavailable (injected)"
+        return 503, "ServiceUnavailable", "Service unavailable (injected)"
+    raise ValueError(kind)
+
+
+class Rule:
+    def __init__(self, spec: str):
+        parts = spec.split(":", 3)
+        if len(parts) != 4:
+            raise argparse.ArgumentTypeError(
+                f"--rule {spec!r}: expected OP:N:CODE:MESSAGE, e.g. "
+                "Lambda.CreateFunction:3:InvalidParameterValueException:The role ...")
+        self.op, n, self.code, self.message = parts
+        self.remaining = int(n)
+        self.fired = 0
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        self.started = time.time()
+        self.requests = 0
+        self.forwarded = 0
+        self.faults = Counter()
+        self.rules_fired = Counter()
+        self.per_operation = Counter()
+        self.per_operation_faults = defaultdict(Counter)
+        self.upstream_status = Counter()
+        self.upstream_errors = 0
+
+    def as_dict(self, rules, config) -> dict:
+        return {
+            "config": config,
+            "elapsed_seconds": round(time.time() - self.started, 3),
+            "requests": self.requests,
+            "forwarded": self.forwarded,
+            "faults": dict(self.faults),
+            "faults_total": sum(self.faults.values()),
+            "rules_fired": dict(self.rules_fired),
+            "rules_remaining": {r.op: r.remaining for r in rules},
+            "per_operation": dict(sorted(self.per_operation.items())),
+            "per_operation_faults": {k: dict(v) for k, v in sorted(self.per_operation_faults.items())},
+            "upstream_status": {str(k): v for k, v in sorted(self.upstream_status.items())},
+            "upstream_errors": self.upstream_errors,
+        }
+
+
+class Proxy:
+    def __init__(self, args):
+        self.args = args
+        up = urllib.parse.urlsplit(args.upstream)
+        if up.scheme != "http" or not up.hostname:
+            sys.exit("aws_proxy: --upstream must be http://HOST:PORT")
+        self.up_host, self.up_port = up.hostname, up.port or 80
+        self.rng = random.Random(args.seed)
+        self.rng_lock = threading.Lock()
+        self.faults = [f for f in args.faults.split(",") if f]
+        for f in self.faults:
+            if f not in FAULT_KINDS:
+                sys.exit(f"aws_proxy: unknown fault {f!r} (known: {','.join(FAULT_KINDS)})")
+        if args.fault_rate > 0 and not self.faults:
+            sys.exit("aws_proxy: --fault-rate needs at least one kind in --faults")
+        self.rules = args.rule
+        self.stats = Stats()
+        self.stop = threading.Event()
+        self.log_file = open(args.log, "a", buffering=1) if args.log else None
+        self.log_lock = threading.Lock()
+
+    def config(self) -> dict:
+        a = self.args
+        return {
+            "upstream": a.upstream,
+            "latency_ms": a.latency_ms,
+            "fault_rate": a.fault_rate,
+            "seed": a.seed,
+            "faults": self.faults,
+            "drop_mode": a.drop_mode,
+            "rules": [f"{r.op}:{r.fired + r.remaining}:{r.code}" for r in self.rules],
+        }
+
+    def snapshot(self) -> dict:
+        with self.stats.lock:
+            return self.stats.as_dict(self.rules, self.config())
+
+    def write_stats(self):
+        if not self.args.stats_file:
+            return
+        tmp = self.args.stats_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.snapshot(), f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, self.args.stats_file)
+
+    def log(self, **fields):
+        if self.log_file:
+            with self.log_lock:
+                self.log_file.write(json.dumps(fields) + "\n")
+
+    def decide(self, op_name: str):
+        """('rule', rule) | ('fault', kind) | ('forward', None)."""
+        with self.stats.lock:
+            for r in self.rules:
+                if r.op == op_name and r.remaining > 0:
+                    r.remaining -= 1
+                    r.fired += 1
+                    self.stats.rules_fired[r.op] += 1
+                    return "rule", r
+        if self.args.fault_rate > 0:
+            with self.rng_lock:
+                hit = self.rng.random() < self.args.fault_rate
+                kind = self.rng.choice(self.faults) if hit else None
+                extra = self.rng.uniform(0.5, 2.0) if kind == "latency" else 0.0
+            if kind:
+                return "fault", (kind, extra)
+        return "forward", None
+
+    def forward(self, method, path, headers, body):
+        conn = http.client.HTTPConnection(self.up_host, self.up_port, timeout=self.args.upstream_timeout)
+        try:
+            out_headers = {}
+            for k, v in headers.items():
+                if k.lower() not in HOP_BY_HOP:
+                    out_headers[k] = v
+            if body or method in ("POST", "PUT", "PATCH"):
+                out_headers["Content-Length"] = str(len(body))
+            conn.request(method, path, body=body, headers=out_headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            resp_headers = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
+            return resp.status, resp_headers, data
+        finally:
+            conn.close()
+
+
+def make_handler(proxy: Proxy):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "aws-proxy"
+        sys_version = ""
+
+        def log_message(self, fmt, *a):  # quiet: counts go to the stats file
+            pass
+
+        def read_body(self) -> bytes:
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                chunks = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        break
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+                return b"".join(chunks)
+            n = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(n) if n else b""
+
+        def send(self, status, headers, body):
+            self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            if proxy.stop.is_set():
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def control(self, path) -> bool:
+            if path == "/__proxy/stats":
+                self.send(200, [("Content-Type", "application/json")],
+                          json.dumps(proxy.snapshot(), indent=2, sort_keys=True).encode())
+                return True
+            if path == "/__proxy/reset":
+                with proxy.stats.lock:
+                    proxy.stats.reset()
+                self.send(200, [("Content-Type", "application/json")], b"{}")
+                return True
+            return False
+
+        def handle_any(self):
+            t0 = time.monotonic()
+            body = self.read_body()
+            url_path = urllib.parse.urlsplit(self.path).path
+            if url_path.startswith("/__proxy/") and self.control(url_path):
+                return
+            if url_path.startswith("/moto-api"):
+                # The emulator's own API: passed through untouched and uncounted.
+                status, headers, data = proxy.forward(self.command, self.path, self.headers, body)
+                self.send(status, headers, data)
+                return
+            service, op, protocol = classify(self.command, self.path, self.headers, body)
+            name = f"{service}.{op}"
+            with proxy.stats.lock:
+                proxy.stats.requests += 1
+                proxy.stats.per_operation[name] += 1
+                count = proxy.stats.requests
+            if count >= proxy.args.max_requests:
+                proxy.stop.set()
+            if proxy.args.latency_ms:
+                time.sleep(proxy.args.latency_ms / 1000.0)
+            what, detail = proxy.decide(name)
+            outcome = "forwarded"
+            if what == "rule":
+                status, headers, data = error_response(
+                    service, protocol, 400, detail.code, detail.message, self.headers)
+                outcome = f"rule:{detail.code}"
+                self.send(status, headers, data)
+            elif what == "fault" and detail[0] == "drop":
+                kind = detail[0]
+                with proxy.stats.lock:
+                    proxy.stats.faults[kind] += 1
+                    proxy.stats.per_operation_faults[name][kind] += 1
+                if proxy.args.drop_mode == "after":
+                    try:
+                        proxy.forward(self.command, self.path, self.headers, body)
+                        with proxy.stats.lock:
+                            proxy.stats.forwarded += 1
+                    except OSError:
+                        pass
+                outcome = "fault:drop"
+                self.close_connection = True
+                try:
+                    # Reset on close, like a connection that died.
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+            elif what == "fault" and detail[0] != "latency":
+                kind = detail[0]
+                with proxy.stats.lock:
+                    proxy.stats.faults[kind] += 1
+                    proxy.stats.per_operation_faults[name][kind] += 1
+                status, code, message = fault_error(kind, service, protocol)
+                status, headers, data = error_response(
+                    service, protocol, status, code, message, self.headers)
+                outcome = f"fault:{kind}"
+                self.send(status, headers, data)
+            else:
+                if what == "fault":  # latency
+                    with proxy.stats.lock:
+                        proxy.stats.faults["latency"] += 1
+                        proxy.stats.per_operation_faults[name]["latency"] += 1
+                    time.sleep(detail[1])
+                    outcome = "fault:latency"
+                try:
+                    status, headers, data = proxy.forward(self.command, self.path, self.headers, body)
+                except OSError as e:
+                    with proxy.stats.lock:
+                        proxy.stats.upstream_errors += 1
+                    status, headers, data = error_response(
+                        service, protocol, 502, "BadGateway", f"upstream: {e}", self.headers)
+                with proxy.stats.lock:
+                    proxy.stats.forwarded += 1
+                    proxy.stats.upstream_status[status] += 1
+                self.send(status, headers, data)
+            proxy.log(op=name, outcome=outcome, ms=round((time.monotonic() - t0) * 1000, 1))
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
+
+    return Handler
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+    allow_reuse_address = True
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--upstream", required=True, help="the emulator, http://HOST:PORT")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0: any free port")
+    p.add_argument("--latency-ms", type=float, default=0.0)
+    p.add_argument("--fault-rate", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--faults", default="throttle,500,503,drop,latency")
+    p.add_argument("--drop-mode", choices=["before", "after"], default="before",
+                   help="drop without forwarding (default) or after forwarding")
+    p.add_argument("--rule", action="append", type=Rule, default=[],
+                   help="OP:N:CODE:MESSAGE, repeatable")
+    p.add_argument("--max-requests", type=int, default=100000)
+    p.add_argument("--max-seconds", type=float, default=3600.0)
+    p.add_argument("--upstream-timeout", type=float, default=60.0)
+    p.add_argument("--stats-file")
+    p.add_argument("--log", help="append one JSON line per request to this file")
+    a = p.parse_args(argv)
+    if not 0.0 <= a.fault_rate <= 1.0:
+        p.error("--fault-rate must be within 0..1")
+    if a.host not in ("127.0.0.1", "localhost", "::1"):
+        p.error("--host must be a loopback address")
+    return a
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    proxy = Proxy(args)
+    server = Server((args.host, args.port), make_handler(proxy))
+    port = server.server_address[1]
+    print(f"listening on http://{args.host}:{port}", flush=True)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: proxy.stop.set())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + args.max_seconds
+    reason = "signal"
+    while not proxy.stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            reason = "max-seconds"
+            break
+        proxy.stop.wait(min(left, 0.5))
+    else:
+        with proxy.stats.lock:
+            if proxy.stats.requests >= args.max_requests:
+                reason = "max-requests"
+    proxy.stop.set()
+    # Let an answer in flight (e.g. the max-requests-th) go out.
+    time.sleep(0.05)
+    server.shutdown()
+    server.server_close()
+    proxy.write_stats()
+    s = proxy.snapshot()
+    print(f"aws_proxy: stopped ({reason}) after {s['requests']} requests, "
+          f"{s['faults_total']} faults, {sum(s['rules_fired'].values())} rule answers",
+          file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()

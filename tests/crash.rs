@@ -1,0 +1,96 @@
+//! Crash safety: a run killed between an AWS create and the state write must
+//! not lead to a duplicate on the next run.
+
+mod common;
+
+use common::{sdk, TestStack};
+use serde_json::json;
+
+/// Keys carrying this stack's tags that are not pending deletion.
+async fn live_keys_of(suffix: &str) -> Vec<String> {
+    let kms = aws_sdk_kms::Client::new(&sdk().await);
+    let mut out = vec![];
+    for k in kms.list_keys().send().await.unwrap().keys() {
+        let id = k.key_id().unwrap();
+        let meta = kms
+            .describe_key()
+            .key_id(id)
+            .send()
+            .await
+            .unwrap()
+            .key_metadata
+            .unwrap();
+        if meta.key_state().unwrap().as_str() == "PendingDeletion" {
+            continue;
+        }
+        let tags = kms.list_resource_tags().key_id(id).send().await.unwrap();
+        if tags
+            .tags()
+            .iter()
+            .any(|t| t.tag_key() == "Environment" && t.tag_value() == suffix)
+        {
+            out.push(id.to_owned());
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_created_by_a_killed_run_is_adopted_not_duplicated() {
+    let st = TestStack::new("killedkey");
+    let s = st.suffix.clone();
+    // What a run killed right after CreateKey leaves: the intent in state,
+    // and a key with the stack's tags but no alias.
+    std::fs::create_dir_all(st.state_dir()).unwrap();
+    let state = json!({
+        "version": 1, "lineage": "00000000-0000-4000-8000-000000000000", "serial": 1,
+        "suffix": s, "region": "us-east-1", "account": "123456789012",
+        "resources": {},
+        "pending": {"kms_key": {"type": "aws:kms/key", "started": "2026-11-29T10:00:00Z"}}
+    });
+    std::fs::write(st.state_path(), state.to_string()).unwrap();
+    let kms = aws_sdk_kms::Client::new(&sdk().await);
+    let tag = |k: &str, v: &str| {
+        aws_sdk_kms::types::Tag::builder()
+            .tag_key(k)
+            .tag_value(v)
+            .build()
+            .unwrap()
+    };
+    let orphan = kms
+        .create_key()
+        .description(format!(
+            "webhook-processor-{s}: Lambda environment variables and CloudWatch Logs"
+        ))
+        .tags(tag("Project", "webhook-processor"))
+        .tags(tag("Environment", &s))
+        .tags(tag("ManagedBy", "webhook-stack"))
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+
+    let plan = st.run(&["plan"]).ok();
+    assert!(
+        plan.stdout.contains(&format!(
+            "kms_key (aws:kms/key) {orphan} exists but is not in state: it will be adopted and updated in place"
+        )),
+        "{}",
+        plan.stdout
+    );
+    st.run(&["apply", "--yes"]).ok();
+    assert_eq!(
+        live_keys_of(&s).await,
+        std::slice::from_ref(&orphan),
+        "no second key"
+    );
+    let state = st.state();
+    assert_eq!(state["resources"]["kms_key"]["id"], orphan.as_str());
+    assert!(
+        state.get("pending").is_none(),
+        "the intent is settled: {state}"
+    );
+    st.run(&["plan", "--detailed-exitcode"]).ok();
+}
