@@ -430,11 +430,16 @@ def make_handler(proxy: Proxy):
             service, op, protocol = classify(self.command, self.path, self.headers, body)
             name = f"{service}.{op}"
             with proxy.stats.lock:
-                proxy.stats.requests += 1
-                proxy.stats.per_operation[name] += 1
-                count = proxy.stats.requests
-            if count >= proxy.args.max_requests:
-                proxy.stop.set()
+                over = proxy.stats.requests >= proxy.args.max_requests
+                if not over:
+                    proxy.stats.requests += 1
+                    proxy.stats.per_operation[name] += 1
+                    if proxy.stats.requests >= proxy.args.max_requests:
+                        proxy.stop.set()
+            if over:
+                # Past --max-requests: nothing more is forwarded.
+                self.close_connection = True
+                return
             if proxy.args.latency_ms:
                 time.sleep(proxy.args.latency_ms / 1000.0)
             what, detail = proxy.decide(name)
@@ -492,7 +497,8 @@ def make_handler(proxy: Proxy):
                     proxy.stats.forwarded += 1
                     proxy.stats.upstream_status[status] += 1
                 self.send(status, headers, data)
-            proxy.log(op=name, outcome=outcome, ms=round((time.monotonic() - t0) * 1000, 1))
+            proxy.log(t=round(time.time(), 4), op=name, outcome=outcome,
+                      ms=round((time.monotonic() - t0) * 1000, 1))
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
 

@@ -138,4 +138,11 @@ pub enum Command {
     Import,
     /// Remove a lock left behind by a run that died.
     ForceUnlock,
+    /// Build handler/ for arm64 and write its reproducible code zip; prints
+    /// the CodeSha256 that Lambda will report for it.
+    Package {
+        /// Where to write the zip.
+        #[arg(long, default_value = "target/lambda/webhook-processor.zip")]
+        out: PathBuf,
+    },
 }

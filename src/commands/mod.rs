@@ -65,6 +65,30 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Drift { all: true } => drift::run_all(&config).await,
         Command::Outputs => outputs::run(&config),
         Command::Import => import::run(&config).await,
+        Command::Package { out } => {
+            let package = code_package(&Code { handler_zip: None })?;
+            if let Some(dir) = out.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            std::fs::write(&out, &package.zip)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            if config.json {
+                print_json(&serde_json::json!({
+                    "zip": out,
+                    "size": package.zip.len(),
+                    "code_sha256": package.code_sha256,
+                }));
+            } else {
+                println!(
+                    "{} ({} bytes), CodeSha256 {}",
+                    out.display(),
+                    package.zip.len(),
+                    package.code_sha256
+                );
+            }
+            Ok(ExitStatus::Success)
+        }
         Command::ForceUnlock => {
             match crate::state::force_unlock(&config.state)? {
                 Some(h) => eprintln!(
