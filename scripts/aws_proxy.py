@@ -371,6 +371,9 @@ class Proxy:
 def make_handler(proxy: Proxy):
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # TCP_NODELAY: with Nagle on, a response's body waits for the ACK of
+        # its headers, which the client delays by up to 40 ms.
+        disable_nagle_algorithm = True
         server_version = "aws-proxy"
         sys_version = ""
 

@@ -254,6 +254,25 @@ async fn every_out_of_band_change_is_reported_and_undone() {
             &["environment.LOG_LEVEL", "memory_size", "timeout"],
         )],
     );
+    let intruder_role = iam
+        .create_role()
+        .role_name(format!("intruder-{s}"))
+        .assume_role_policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    lambda
+        .update_function_configuration()
+        .function_name(&function)
+        .role(intruder_role.role().unwrap().arn())
+        .send()
+        .await
+        .unwrap();
+    expect_then_repair(&st, vec![row("function", "MODIFIED", &["role"])]);
     lambda
         .delete_function_concurrency()
         .function_name(&function)
@@ -309,6 +328,44 @@ async fn every_out_of_band_change_is_reported_and_undone() {
     expect_then_repair(
         &st,
         vec![row("kms_key", "MODIFIED", &["policy.Statement.Backdoor"])],
+    );
+    kms.disable_key().key_id(&key_id).send().await.unwrap();
+    let (code, rows) = drifted(&st);
+    assert_eq!(code, 2);
+    assert!(
+        rows.iter()
+            .any(|r| r.0 == "kms_key" && r.2.contains(&"key_state".to_string())),
+        "{rows:?}"
+    );
+    st.run(&["apply", "--yes"]).ok();
+    assert_eq!(drifted(&st), (0, vec![]));
+    kms.schedule_key_deletion()
+        .key_id(&key_id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let (code, rows) = drifted(&st);
+    assert_eq!(code, 2);
+    assert!(
+        rows.iter()
+            .any(|r| r.0 == "kms_key" && r.2.contains(&"key_state".to_string())),
+        "{rows:?}"
+    );
+    st.run(&["apply", "--yes"]).ok();
+    assert_eq!(drifted(&st), (0, vec![]));
+    let key = kms
+        .describe_key()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(
+        key.key_state().unwrap().as_str(),
+        "Enabled",
+        "deletion cancelled, key enabled"
     );
     let other_key = kms
         .create_key()

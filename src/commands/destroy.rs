@@ -5,7 +5,7 @@ use super::{color, confirm, connect, print_json, report_calls, ExitStatus};
 use crate::cli::Confirm;
 use crate::config::{check_deletion_window, check_parallelism, Config};
 use crate::providers::Providers;
-use crate::render::{plan_text, Style};
+use crate::render::{plan_text, summary_line, Style};
 use crate::stack::Stack;
 use crate::state::Lock;
 use anyhow::Result;
@@ -35,7 +35,15 @@ pub async fn run(config: &Config, opts: &Confirm, window_days: i32) -> Result<Ex
         .cloned()
         .collect();
     if !config.json {
-        print!("{}", plan_text(&plan, Style { color: color() }));
+        if plan.has_changes() {
+            print!("{}", plan_text(&plan, Style { color: color() }));
+        } else {
+            println!(
+                "Nothing to destroy: no resource of stack {} exists.\n\n{}",
+                config.suffix,
+                summary_line(&plan.summary)
+            );
+        }
     }
     if !plan.has_changes() {
         if !gone.is_empty() {
