@@ -310,25 +310,30 @@ pub async fn update(
         set_concurrency(aws, name, int_prop(desired, "reserved_concurrency")).await?;
     }
     let arn = &current.outputs["arn"];
-    let tags = TagChanges::between(desired, have);
-    if !tags.remove.is_empty() {
-        aws.lambda
-            .untag_resource()
-            .resource(arn)
-            .set_tag_keys(Some(tags.remove))
-            .send()
-            .await
-            .map_err(aws_error("UntagResource"))?;
-    }
-    if !tags.set.is_empty() {
-        aws.lambda
-            .tag_resource()
-            .resource(arn)
-            .set_tags(Some(tags.set.into_iter().collect()))
-            .send()
-            .await
-            .map_err(aws_error("TagResource"))?;
-    }
+    TagChanges::between(desired, have)
+        .apply(
+            |keys| async move {
+                aws.lambda
+                    .untag_resource()
+                    .resource(arn)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(aws_error("UntagResource"))
+            },
+            |tags| async move {
+                aws.lambda
+                    .tag_resource()
+                    .resource(arn)
+                    .set_tags(Some(tags.into_iter().collect()))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(aws_error("TagResource"))
+            },
+        )
+        .await?;
     Ok(Observed {
         id: current.id.clone(),
         props: desired.clone(),

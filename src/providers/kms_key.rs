@@ -226,36 +226,40 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
         })
         .await?;
     }
-    let tags = TagChanges::between(desired, have);
-    if !tags.remove.is_empty() {
-        aws.kms
-            .untag_resource()
-            .key_id(id)
-            .set_tag_keys(Some(tags.remove))
-            .send()
-            .await
-            .map_err(aws_error("UntagResource"))?;
-    }
-    if !tags.set.is_empty() {
-        let list = tags
-            .set
-            .into_iter()
-            .map(|(k, v)| {
-                Tag::builder()
-                    .tag_key(k)
-                    .tag_value(v)
-                    .build()
-                    .expect("key and value set")
-            })
-            .collect();
-        aws.kms
-            .tag_resource()
-            .key_id(id)
-            .set_tags(Some(list))
-            .send()
-            .await
-            .map_err(aws_error("TagResource"))?;
-    }
+    TagChanges::between(desired, have)
+        .apply(
+            |keys| async move {
+                aws.kms
+                    .untag_resource()
+                    .key_id(id)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(aws_error("UntagResource"))
+            },
+            |tags| async move {
+                let list = tags
+                    .into_iter()
+                    .map(|(k, v)| {
+                        Tag::builder()
+                            .tag_key(k)
+                            .tag_value(v)
+                            .build()
+                            .expect("key and value set")
+                    })
+                    .collect();
+                aws.kms
+                    .tag_resource()
+                    .key_id(id)
+                    .set_tags(Some(list))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(aws_error("TagResource"))
+            },
+        )
+        .await?;
     Ok(Observed {
         id: current.id.clone(),
         props: desired.clone(),

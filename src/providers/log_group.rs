@@ -146,25 +146,30 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
         }
     }
     let arn = &current.outputs["arn"];
-    let tags = TagChanges::between(desired, have);
-    if !tags.remove.is_empty() {
-        aws.logs
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(tags.remove))
-            .send()
-            .await
-            .map_err(aws_error("UntagResource"))?;
-    }
-    if !tags.set.is_empty() {
-        aws.logs
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(tags.set.into_iter().collect()))
-            .send()
-            .await
-            .map_err(aws_error("TagResource"))?;
-    }
+    TagChanges::between(desired, have)
+        .apply(
+            |keys| async move {
+                aws.logs
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(aws_error("UntagResource"))
+            },
+            |tags| async move {
+                aws.logs
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(tags.into_iter().collect()))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(aws_error("TagResource"))
+            },
+        )
+        .await?;
     Ok(Observed {
         id: current.id.clone(),
         props: desired.clone(),

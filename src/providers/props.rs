@@ -1,5 +1,6 @@
 //! Reading typed values out of property maps, and tag maps.
 
+use super::errors::AwsError;
 use crate::engine::model::Props;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -71,6 +72,23 @@ pub struct TagChanges {
 }
 
 impl TagChanges {
+    /// Untags, then tags, calling each only when there is something to do.
+    pub async fn apply<U, UF, T, TF>(self, untag: U, tag: T) -> Result<(), AwsError>
+    where
+        U: FnOnce(Vec<String>) -> UF,
+        UF: std::future::Future<Output = Result<(), AwsError>>,
+        T: FnOnce(BTreeMap<String, String>) -> TF,
+        TF: std::future::Future<Output = Result<(), AwsError>>,
+    {
+        if !self.remove.is_empty() {
+            untag(self.remove).await?;
+        }
+        if !self.set.is_empty() {
+            tag(self.set).await?;
+        }
+        Ok(())
+    }
+
     pub fn between(desired: &Props, current: &Props) -> Self {
         let want = map_prop(desired, "tags");
         let have = map_prop(current, "tags");

@@ -219,25 +219,30 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
             .await
             .map_err(aws_error("DetachRolePolicy"))?;
     }
-    let tags = TagChanges::between(desired, have);
-    if !tags.remove.is_empty() {
-        aws.iam
-            .untag_role()
-            .role_name(name)
-            .set_tag_keys(Some(tags.remove))
-            .send()
-            .await
-            .map_err(aws_error("UntagRole"))?;
-    }
-    if !tags.set.is_empty() {
-        aws.iam
-            .tag_role()
-            .role_name(name)
-            .set_tags(Some(iam_tags(tags.set)))
-            .send()
-            .await
-            .map_err(aws_error("TagRole"))?;
-    }
+    TagChanges::between(desired, have)
+        .apply(
+            |keys| async move {
+                aws.iam
+                    .untag_role()
+                    .role_name(name)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(aws_error("UntagRole"))
+            },
+            |tags| async move {
+                aws.iam
+                    .tag_role()
+                    .role_name(name)
+                    .set_tags(Some(iam_tags(tags)))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(aws_error("TagRole"))
+            },
+        )
+        .await?;
     Ok(Observed {
         id: current.id.clone(),
         props: desired.clone(),

@@ -240,36 +240,40 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
         .await?;
     }
     let arn = &current.outputs["arn"];
-    let tags = TagChanges::between(desired, have);
-    if !tags.remove.is_empty() {
-        aws.dynamodb
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(tags.remove))
-            .send()
-            .await
-            .map_err(aws_error("UntagResource"))?;
-    }
-    if !tags.set.is_empty() {
-        let list = tags
-            .set
-            .into_iter()
-            .map(|(k, v)| {
-                Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-                    .expect("key and value set")
-            })
-            .collect();
-        aws.dynamodb
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(list))
-            .send()
-            .await
-            .map_err(aws_error("TagResource"))?;
-    }
+    TagChanges::between(desired, have)
+        .apply(
+            |keys| async move {
+                aws.dynamodb
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(aws_error("UntagResource"))
+            },
+            |tags| async move {
+                let list = tags
+                    .into_iter()
+                    .map(|(k, v)| {
+                        Tag::builder()
+                            .key(k)
+                            .value(v)
+                            .build()
+                            .expect("key and value set")
+                    })
+                    .collect();
+                aws.dynamodb
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(list))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(aws_error("TagResource"))
+            },
+        )
+        .await?;
     Ok(Observed {
         id: current.id.clone(),
         props: desired.clone(),

@@ -2,6 +2,8 @@
 //! binary run as a user would, and SDK clients to check AWS independently.
 #![allow(dead_code)]
 
+pub mod spec;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
