@@ -69,6 +69,11 @@ fn a_corrupt_unknown_or_foreign_state_is_refused_and_left_untouched() {
         "account": "123456789012", "resources": {}
     })
     .to_string();
+    let other_account = serde_json::json!({
+        "version": 1, "lineage": "x", "serial": 3, "suffix": "corrupt", "region": "us-east-1",
+        "account": "999999999999", "resources": {}
+    })
+    .to_string();
     for (content, message) in [
         (
             "{\"version\": 1, \"resources\": {",
@@ -82,6 +87,10 @@ fn a_corrupt_unknown_or_foreign_state_is_refused_and_left_untouched() {
         (
             foreign.as_str(),
             "belongs to suffix \"other\", not \"corrupt\"",
+        ),
+        (
+            other_account.as_str(),
+            "belongs to account \"999999999999\", not \"123456789012\"",
         ),
     ] {
         fs::write(st.state_path(), content).unwrap();

@@ -210,7 +210,7 @@ pub async fn create(aws: &Aws, desired: &Props, code: &[u8]) -> Result<Observed,
             )
             .send()
     };
-    let out = retry_eventual(Eventual::LambdaRoleNotReady, || async {
+    let out = retry_eventual(&[Eventual::LambdaRoleNotReady], || async {
         request().await.map_err(aws_error("CreateFunction"))
     })
     .await?;
@@ -283,17 +283,23 @@ pub async fn update(
         if changed(desired, have, "tracing_mode") {
             req = req.tracing_config(tracing(desired));
         }
-        retry_eventual(Eventual::LambdaRoleNotReady, || async {
-            req.clone()
-                .send()
-                .await
-                .map_err(aws_error("UpdateFunctionConfiguration"))
-        })
+        retry_eventual(
+            &[
+                Eventual::LambdaRoleNotReady,
+                Eventual::LambdaUpdateInProgress,
+            ],
+            || async {
+                req.clone()
+                    .send()
+                    .await
+                    .map_err(aws_error("UpdateFunctionConfiguration"))
+            },
+        )
         .await?;
         wait_updated(aws, name).await?;
     }
     if changed(desired, have, "code_sha256") || changed(desired, have, "architectures") {
-        retry_eventual(Eventual::LambdaUpdateInProgress, || async {
+        retry_eventual(&[Eventual::LambdaUpdateInProgress], || async {
             aws.lambda
                 .update_function_code()
                 .function_name(name)

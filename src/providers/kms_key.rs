@@ -115,7 +115,7 @@ fn tag_list(props: &Props) -> Vec<Tag> {
 }
 
 pub async fn create(aws: &Aws, desired: &Props) -> Result<Observed, Failure> {
-    let out = retry_eventual(Eventual::KmsPrincipalNotReady, || async {
+    let out = retry_eventual(&[Eventual::KmsPrincipalNotReady], || async {
         aws.kms
             .create_key()
             .description(str_prop(desired, "description").unwrap_or_default())
@@ -214,7 +214,7 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
         }
     }
     if changed(desired, have, "policy") {
-        retry_eventual(Eventual::KmsPrincipalNotReady, || async {
+        retry_eventual(&[Eventual::KmsPrincipalNotReady], || async {
             aws.kms
                 .put_key_policy()
                 .key_id(id)

@@ -95,7 +95,7 @@ pub async fn create(aws: &Aws, desired: &Props, arn: &str) -> Result<Observed, F
 }
 
 async fn put_retention(aws: &Aws, name: &str, days: i32) -> Result<(), AwsError> {
-    retry_eventual(Eventual::LogsOperationAborted, || async {
+    retry_eventual(&[Eventual::LogsOperationAborted], || async {
         aws.logs
             .put_retention_policy()
             .log_group_name(name)

@@ -70,10 +70,10 @@ fn jitter(max: Duration) -> Duration {
     max.mul_f64((random % 1000) as f64 / 1000.0)
 }
 
-/// Runs `call` until it succeeds, fails with an error other than `kind`, or
-/// `kind`'s deadline passes. Backoff doubles from 100 ms up to 5 s, with
-/// jitter so that parallel runs do not retry in step.
-pub async fn retry_eventual<T, F, Fut>(kind: Eventual, mut call: F) -> Result<T, AwsError>
+/// Runs `call` until it succeeds, fails with an error that is none of
+/// `kinds`, or the matching kind's deadline passes. Backoff doubles from
+/// 100 ms up to 5 s, with jitter so that parallel runs do not retry in step.
+pub async fn retry_eventual<T, F, Fut>(kinds: &[Eventual], mut call: F) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
@@ -82,11 +82,18 @@ where
     let mut backoff = Duration::from_millis(100);
     loop {
         match call().await {
-            Err(e) if kind.matches(&e) && start.elapsed() + backoff < kind.deadline() => {
+            Err(e) => {
+                let waiting = kinds
+                    .iter()
+                    .find(|k| k.matches(&e))
+                    .is_some_and(|k| start.elapsed() + backoff < k.deadline());
+                if !waiting {
+                    return Err(e);
+                }
                 tokio::time::sleep(backoff / 2 + jitter(backoff / 2)).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
-            other => return other,
+            ok => return ok,
         }
     }
 }
@@ -107,7 +114,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn retries_only_the_listed_error() {
         let calls = Cell::new(0);
-        let r = retry_eventual(Eventual::LambdaRoleNotReady, || {
+        let r = retry_eventual(&[Eventual::LambdaRoleNotReady], || {
             calls.set(calls.get() + 1);
             let n = calls.get();
             async move {
@@ -125,7 +132,7 @@ mod tests {
         assert_eq!(r.unwrap(), 4);
 
         calls.set(0);
-        let r: Result<(), _> = retry_eventual(Eventual::LambdaRoleNotReady, || {
+        let r: Result<(), _> = retry_eventual(&[Eventual::LambdaRoleNotReady], || {
             calls.set(calls.get() + 1);
             async {
                 Err(err(
@@ -142,7 +149,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn gives_up_at_the_deadline() {
         let calls = Cell::new(0u32);
-        let r: Result<(), _> = retry_eventual(Eventual::BackupsNotReady, || {
+        let r: Result<(), _> = retry_eventual(&[Eventual::BackupsNotReady], || {
             calls.set(calls.get() + 1);
             async { Err(err("ContinuousBackupsUnavailableException", "not yet")) }
         })

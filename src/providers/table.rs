@@ -119,7 +119,7 @@ async fn set_pitr(aws: &Aws, name: &str, enabled: bool) -> Result<(), AwsError> 
         .point_in_time_recovery_enabled(enabled)
         .build()
         .expect("enabled is set");
-    retry_eventual(Eventual::BackupsNotReady, || async {
+    retry_eventual(&[Eventual::BackupsNotReady], || async {
         aws.dynamodb
             .update_continuous_backups()
             .table_name(name)

@@ -2,6 +2,7 @@
 //! binary run as a user would, and SDK clients to check AWS independently.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod spec;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -18,7 +19,7 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn http_get(port: u16, path: &str) -> Option<String> {
+pub fn http_get(port: u16, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;

@@ -1,0 +1,78 @@
+//! `scripts/aws_proxy.py` between the tool and moto: latency, faults, rules
+//! for chosen operations, and a cap on how many requests get through.
+
+use super::{endpoint, http_get};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Proxy {
+    child: Child,
+    port: u16,
+    pub endpoint: String,
+}
+
+impl Proxy {
+    /// Starts the proxy in front of this test binary's moto with `args`
+    /// (e.g. `--fault-rate 0.2 --seed 7 --faults throttle,500`).
+    pub fn start(args: &[&str]) -> Proxy {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut child = Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("scripts/aws_proxy.py"))
+            .args([
+                "--upstream",
+                endpoint(),
+                "--port",
+                "0",
+                "--max-seconds",
+                "600",
+            ])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start scripts/aws_proxy.py");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let endpoint = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected proxy banner {line:?}"))
+            .to_owned();
+        let port = endpoint.rsplit(':').next().unwrap().parse().unwrap();
+        Proxy {
+            child,
+            port,
+            endpoint,
+        }
+    }
+
+    /// The proxy's counters (requests, faults by kind, rules fired...).
+    pub fn stats(&self) -> serde_json::Value {
+        let raw = http_get(self.port, "/__proxy/stats").expect("proxy stats");
+        let body = raw.split("\r\n\r\n").nth(1).unwrap_or_default();
+        serde_json::from_str(body).unwrap()
+    }
+
+    /// Waits for the proxy to stop by itself (after `--max-requests`).
+    pub fn wait_stopped(&mut self, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.child.try_wait().unwrap().is_some() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        false
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,235 @@
+//! `kill -9` at every point of an apply and of a destroy, then a rerun: the
+//! stack converges with no duplicate and no orphan. The kill point is exact:
+//! the proxy lets the first k requests through to moto and stops, so the
+//! tool is killed having made exactly k calls.
+
+mod common;
+
+use common::proxy::Proxy;
+use common::spec::check_spec;
+use common::{sdk, TestStack};
+use std::process::Stdio;
+use std::time::Duration;
+
+/// Live (not pending deletion) KMS keys tagged for `suffix`.
+async fn live_keys(suffix: &str) -> usize {
+    let kms = aws_sdk_kms::Client::new(&sdk().await);
+    let mut n = 0;
+    let keys = kms.list_keys().limit(1000).send().await.unwrap();
+    for k in keys.keys() {
+        let id = k.key_id().unwrap();
+        let meta = kms
+            .describe_key()
+            .key_id(id)
+            .send()
+            .await
+            .unwrap()
+            .key_metadata
+            .unwrap();
+        if meta.key_state().unwrap().as_str() == "PendingDeletion" {
+            continue;
+        }
+        let tags = kms.list_resource_tags().key_id(id).send().await.unwrap();
+        if tags
+            .tags()
+            .iter()
+            .any(|t| t.tag_key() == "Environment" && t.tag_value() == suffix)
+        {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Runs `args` through a proxy that stops after `k` requests, then kills the
+/// tool with SIGKILL (if it has not finished by itself).
+fn run_killed_after(st: &TestStack, args: &[&str], k: usize) {
+    let mut proxy = Proxy::start(&["--max-requests", &k.to_string()]);
+    let mut child = st
+        .command(args)
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if proxy.wait_stopped(Duration::from_millis(5)) || child.try_wait().unwrap().is_some() {
+            break;
+        }
+    }
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    // The killed run's lock stays behind: the next run names it as stale and
+    // says how to clear it; clearing it is the operator's explicit step.
+    let lock = st.state_dir().join(format!("{}.json.lock", st.suffix));
+    if lock.exists() {
+        let refused = st.run(args);
+        assert_eq!(refused.code, 1, "k={k}");
+        assert!(
+            refused.stderr.contains("is stale"),
+            "k={k}: {}",
+            refused.stderr
+        );
+        assert!(refused
+            .stderr
+            .contains(&format!("force-unlock --suffix {}", st.suffix)));
+        st.run(&["force-unlock"]).ok();
+        assert!(!lock.exists());
+    }
+}
+
+/// How many AWS requests a command makes when nothing interrupts it.
+fn requests_of(st: &TestStack, args: &[&str]) -> usize {
+    let proxy = Proxy::start(&[]);
+    let out = st
+        .command(args)
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    proxy.stats()["requests"].as_u64().unwrap() as usize
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_killed_at_any_point_converges_on_rerun() {
+    let total = requests_of(&TestStack::new("kcount"), &["apply", "--yes"]);
+    assert!(total >= 20, "an apply makes {total} requests");
+    for k in 1..=total {
+        let st = TestStack::new(&format!("ka{k}"));
+        run_killed_after(&st, &["apply", "--yes"], k);
+        let rerun = st.run(&["apply", "--yes"]);
+        assert_eq!(rerun.code, 0, "k={k}: {}", rerun.stderr);
+        assert_eq!(live_keys(&st.suffix).await, 1, "k={k}: exactly one key");
+        check_spec(&st.suffix).await;
+        let plan = st.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(plan.code, 0, "k={k}: state matches: {}", plan.stdout);
+        let drift = st.run(&["drift"]);
+        assert_eq!(drift.code, 0, "k={k}: {}", drift.stdout);
+        assert!(!st
+            .state_dir()
+            .join(format!("{}.json.lock", st.suffix))
+            .exists());
+    }
+    eprintln!("apply killed after each of k = 1..={total} requests: all converged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_killed_at_any_point_leaves_nothing_on_rerun() {
+    let probe = TestStack::new("kdcount");
+    probe.run(&["apply", "--yes"]).ok();
+    let total = requests_of(&probe, &["destroy", "--yes"]);
+    assert!(total >= 15, "a destroy makes {total} requests");
+    let cfg = sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&cfg);
+    let iam = aws_sdk_iam::Client::new(&cfg);
+    let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&cfg);
+    let kms = aws_sdk_kms::Client::new(&cfg);
+    for k in 1..=total {
+        let st = TestStack::new(&format!("kd{k}"));
+        let s = st.suffix.clone();
+        st.run(&["apply", "--yes"]).ok();
+        run_killed_after(&st, &["destroy", "--yes"], k);
+        let rerun = st.run(&["destroy", "--yes"]);
+        assert_eq!(rerun.code, 0, "k={k}: {}", rerun.stderr);
+        assert_eq!(st.state()["resources"], serde_json::json!({}), "k={k}");
+        assert!(lambda
+            .get_function()
+            .function_name(format!("webhook-processor-{s}"))
+            .send()
+            .await
+            .is_err());
+        assert!(iam
+            .get_role()
+            .role_name(format!("webhook-processor-role-{s}"))
+            .send()
+            .await
+            .is_err());
+        assert!(ddb
+            .describe_table()
+            .table_name(format!("transactions-{s}"))
+            .send()
+            .await
+            .is_err());
+        let groups = logs
+            .describe_log_groups()
+            .log_group_name_prefix(format!("/aws/lambda/webhook-processor-{s}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(groups.log_groups().is_empty(), "k={k}");
+        assert!(kms
+            .describe_key()
+            .key_id(format!("alias/webhook-processor-{s}"))
+            .send()
+            .await
+            .is_err());
+        assert_eq!(
+            live_keys(&s).await,
+            0,
+            "k={k}: the key is scheduled for deletion"
+        );
+    }
+    eprintln!("destroy killed after each of k = 1..={total} requests: nothing left");
+}
+
+#[test]
+fn ctrl_c_stops_scheduling_saves_state_and_releases_the_lock() {
+    use std::io::{BufRead, BufReader};
+    let st = TestStack::new("sigint");
+    // Slow AWS, so that the interrupt lands mid-apply.
+    let proxy = Proxy::start(&["--latency-ms", "300"]);
+    let mut child = st
+        .command(&["apply", "--yes"])
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        if line.contains("creating...") {
+            break;
+        }
+        line.clear();
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    seen.push_str(&rest);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{seen}");
+    assert!(
+        seen.contains("Interrupted: finishing the calls in flight"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("Stopped early because of an interrupt"),
+        "{seen}"
+    );
+    assert!(
+        !st.state_dir().join("sigint.json.lock").exists(),
+        "lock released"
+    );
+    let state = st.state();
+    let recorded = state["resources"].as_object().unwrap().len();
+    assert!(
+        (1..6).contains(&recorded),
+        "in-flight work was saved, the rest not started: {state}"
+    );
+    st.run(&["apply", "--yes"]).ok();
+    st.run(&["plan", "--detailed-exitcode"]).ok();
+}
