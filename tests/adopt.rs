@@ -1,0 +1,103 @@
+//! Saved plans, and adopting a stack that exists without (our) state.
+
+mod common;
+
+use common::{writes, TestStack};
+
+#[test]
+fn a_saved_plan_is_applied_as_reviewed_and_refused_once_stale() {
+    let st = TestStack::new("saved");
+    let plan_file = st.dir.join("plan.json");
+    let plan_arg = plan_file.to_str().unwrap();
+    let out = st.run(&["plan", "--out", plan_arg]).ok();
+    assert!(out.stdout.contains("Saved the plan to"), "{}", out.stdout);
+    let applied = st.run(&["apply", plan_arg]).ok();
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete! Resources: 6 added"),
+        "{}",
+        applied.stdout
+    );
+
+    // A plan made, then overtaken by another apply: refused, state untouched.
+    st.run(&["plan", "--memory-size", "2048", "--out", plan_arg])
+        .ok();
+    st.run(&["apply", "--yes", "--timeout", "60"]).ok();
+    let before = std::fs::read(st.state_path()).unwrap();
+    let stale = st.run(&["apply", plan_arg]);
+    assert_eq!(stale.code, 1);
+    assert!(
+        stale.stderr.contains("the saved plan is stale"),
+        "{}",
+        stale.stderr
+    );
+    assert_eq!(std::fs::read(st.state_path()).unwrap(), before);
+
+    // A plan whose live resources changed since (same state serial).
+    st.run(&["plan", "--out", plan_arg]).ok();
+    let zip2 = common::handler_zip(&st.dir, "v2");
+    let mut cmd = st.command(&["apply", plan_arg]);
+    cmd.env("WEBHOOK_STACK_HANDLER_ZIP", &zip2);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the saved plan is stale"));
+}
+
+#[test]
+fn import_adopts_a_stack_without_state_and_changes_nothing() {
+    let st = TestStack::new("adopt");
+    st.run(&["apply", "--yes"]).ok();
+    let state = st.state();
+    // As if the stack had been deployed by another tool: no state here.
+    std::fs::remove_file(st.state_path()).unwrap();
+    std::fs::remove_file(st.state_dir().join("adopt.json.backup")).unwrap();
+
+    let plan = st.run(&["plan", "--json"]).ok().json();
+    assert_eq!(plan["summary"]["import"], 6, "{plan}");
+    assert_eq!(
+        plan["summary"]["add"], 0,
+        "nothing is created twice: {plan}"
+    );
+
+    let imported = st.run(&["import", "--json"]).ok().json();
+    assert_eq!(
+        imported["imported"].as_array().unwrap().len(),
+        6,
+        "{imported}"
+    );
+    assert_eq!(
+        writes(&imported),
+        Vec::<String>::new(),
+        "import changes nothing in AWS"
+    );
+    let adopted = st.state();
+    for r in [
+        "kms_key",
+        "kms_alias",
+        "log_group",
+        "table",
+        "role",
+        "function",
+    ] {
+        assert_eq!(
+            adopted["resources"][r]["id"], state["resources"][r]["id"],
+            "{r}"
+        );
+        assert_eq!(
+            adopted["resources"][r]["outputs"], state["resources"][r]["outputs"],
+            "{r}"
+        );
+    }
+    st.run(&["plan", "--detailed-exitcode"]).ok();
+    let noop = st.run(&["apply", "--yes", "--json"]).ok().json();
+    assert_eq!(noop["aws_calls"]["writes"], 0);
+    let again = st.run(&["import"]).ok();
+    assert!(
+        again
+            .stdout
+            .contains("Imported 0 resource(s); 6 already in state."),
+        "{}",
+        again.stdout
+    );
+}
