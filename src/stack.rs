@@ -6,7 +6,7 @@ use crate::engine::model::{Declared, Observed};
 use crate::engine::plan::{plan_apply, plan_destroy, Inputs, Plan};
 use crate::names::Suffix;
 use crate::program::{self, Settings, StackContext};
-use crate::providers::{self, Aws, AwsError};
+use crate::providers::{self, Aws, AwsError, Hint};
 use crate::state::{State, StateError, StateFile};
 use std::collections::BTreeMap;
 
@@ -57,14 +57,14 @@ impl Stack {
         };
         let first = program::declare(&ctx);
         let reads = first.iter().map(|d| {
-            let id = state
-                .as_ref()
-                .and_then(|s| s.resources.get(d.key))
+            let recorded = state.as_ref().and_then(|s| s.resources.get(d.key));
+            let hint = recorded.map(Hint::from_state).unwrap_or_default();
+            let id = recorded
                 .map(|r| r.id.clone())
                 .or_else(|| program::lookup_id(&ctx, d.key));
             async move {
                 let found = match id {
-                    Some(id) => providers::read(aws, d.kind, &id).await,
+                    Some(id) => providers::read(aws, d.kind, &id, &hint).await,
                     None => Ok(None),
                 };
                 (d.key, found)
@@ -74,9 +74,10 @@ impl Stack {
             s.resources
                 .iter()
                 .filter(|(k, _)| !first.iter().any(|d| d.key == k.as_str()))
-                .map(
-                    |(k, r)| async move { (k.as_str(), providers::read(aws, r.kind, &r.id).await) },
-                )
+                .map(|(k, r)| async move {
+                    let hint = Hint::from_state(r);
+                    (k.as_str(), providers::read(aws, r.kind, &r.id, &hint).await)
+                })
         });
         let account = aws.sts.get_caller_identity().send();
         let (account, found, orphans) = tokio::join!(

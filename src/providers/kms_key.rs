@@ -18,9 +18,24 @@ fn outputs(key_id: &str, arn: &str) -> std::collections::BTreeMap<String, String
     .into()
 }
 
-/// Reads a key by key id, key ARN or alias name.
+/// Reads a key by key id, key ARN or alias name. With a key id or ARN the
+/// four reads go out at once; an alias must be resolved first.
 pub async fn read(aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
-    let described = aws.kms.describe_key().key_id(id).send().await;
+    let (described, early) = if id.starts_with("alias/") {
+        (aws.kms.describe_key().key_id(id).send().await, None)
+    } else {
+        let (d, rotation, policy, tags) = tokio::join!(
+            aws.kms.describe_key().key_id(id).send(),
+            aws.kms.get_key_rotation_status().key_id(id).send(),
+            aws.kms
+                .get_key_policy()
+                .key_id(id)
+                .policy_name("default")
+                .send(),
+            aws.kms.list_resource_tags().key_id(id).send(),
+        );
+        (d, Some((rotation, policy, tags)))
+    };
     let meta = match described {
         Ok(out) => out
             .key_metadata
@@ -29,15 +44,20 @@ pub async fn read(aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         Err(e) => return Err(aws_error("DescribeKey")(e)),
     };
     let key_id = meta.key_id.clone();
-    let (rotation, policy_doc, tags) = tokio::join!(
-        aws.kms.get_key_rotation_status().key_id(&key_id).send(),
-        aws.kms
-            .get_key_policy()
-            .key_id(&key_id)
-            .policy_name("default")
-            .send(),
-        aws.kms.list_resource_tags().key_id(&key_id).send(),
-    );
+    let (rotation, policy_doc, tags) = match early {
+        Some(done) => done,
+        None => {
+            tokio::join!(
+                aws.kms.get_key_rotation_status().key_id(&key_id).send(),
+                aws.kms
+                    .get_key_policy()
+                    .key_id(&key_id)
+                    .policy_name("default")
+                    .send(),
+                aws.kms.list_resource_tags().key_id(&key_id).send(),
+            )
+        }
+    };
     let rotation = match rotation {
         Ok(r) => Value::Bool(r.key_rotation_enabled),
         // A disabled or pending-deletion key has no readable rotation status;

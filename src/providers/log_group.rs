@@ -3,7 +3,7 @@
 use super::errors::{aws_error, service_error, AwsError};
 use super::props::{changed, int_prop, map_prop, str_prop, tags_value, TagChanges};
 use super::retry::{retry_eventual, Eventual};
-use super::{Aws, Failure};
+use super::{Aws, Failure, Hint};
 use crate::engine::model::{Observed, Props};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -18,14 +18,22 @@ fn outputs(name: &str, arn: &str) -> BTreeMap<String, String> {
     .into()
 }
 
-pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
-    let out = aws
+/// Reads a log group; with its ARN known (`hint`), both reads go out at once.
+pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>, AwsError> {
+    let describe = aws
         .logs
         .describe_log_groups()
         .log_group_name_prefix(name)
-        .send()
-        .await
-        .map_err(aws_error("DescribeLogGroups"))?;
+        .send();
+    let (out, early_tags) = match &hint.arn {
+        Some(arn) => {
+            let tags = aws.logs.list_tags_for_resource().resource_arn(arn).send();
+            let (out, tags) = tokio::join!(describe, tags);
+            (out, Some((arn.clone(), tags)))
+        }
+        None => (describe.await, None),
+    };
+    let out = out.map_err(aws_error("DescribeLogGroups"))?;
     let Some(group) = out
         .log_groups()
         .iter()
@@ -35,13 +43,17 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
     };
     let arn = group.arn().unwrap_or_default();
     let outputs = outputs(name, arn);
-    let tags = aws
-        .logs
-        .list_tags_for_resource()
-        .resource_arn(&outputs["arn"])
-        .send()
-        .await
-        .map_err(aws_error("ListTagsForResource"))?;
+    let tags = match early_tags {
+        Some((hinted, tags)) if hinted == outputs["arn"] => tags,
+        _ => {
+            aws.logs
+                .list_tags_for_resource()
+                .resource_arn(&outputs["arn"])
+                .send()
+                .await
+        }
+    }
+    .map_err(aws_error("ListTagsForResource"))?;
     let props: Props = [
         ("name".to_string(), Value::from(name)),
         (

@@ -74,14 +74,41 @@ pub fn normalize(kind: Kind, mut props: Props) -> Props {
     props
 }
 
+/// What is known of a resource before reading it (from state), which lets
+/// reads that would wait for each other go out at once.
+#[derive(Debug, Clone, Default)]
+pub struct Hint {
+    pub arn: Option<String>,
+    pub inline_policy_names: Vec<String>,
+}
+
+impl Hint {
+    pub fn from_state(r: &crate::state::ResourceState) -> Hint {
+        Hint {
+            arn: r.outputs.get("arn").cloned(),
+            inline_policy_names: r
+                .properties
+                .get("inline_policies")
+                .and_then(Value::as_object)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// Reads a resource by its physical id (for a KMS key: key id, ARN or alias).
-pub async fn read(aws: &Aws, kind: Kind, id: &str) -> Result<Option<Observed>, AwsError> {
+pub async fn read(
+    aws: &Aws,
+    kind: Kind,
+    id: &str,
+    hint: &Hint,
+) -> Result<Option<Observed>, AwsError> {
     let found = match kind {
         Kind::KmsKey => kms_key::read(aws, id).await?,
         Kind::KmsAlias => kms_alias::read(aws, id).await?,
-        Kind::LogGroup => log_group::read(aws, id).await?,
-        Kind::Table => table::read(aws, id).await?,
-        Kind::Role => role::read(aws, id).await?,
+        Kind::LogGroup => log_group::read(aws, id, hint).await?,
+        Kind::Table => table::read(aws, id, hint).await?,
+        Kind::Role => role::read(aws, id, hint).await?,
         Kind::Function => function::read(aws, id).await?,
     };
     Ok(found.map(|o| Observed {
@@ -101,7 +128,7 @@ pub async fn find_unrecorded(
     match kind {
         Kind::KmsKey => {
             match kms_key::find_by_tags(aws, &props::map_prop(desired, "tags")).await? {
-                Some(id) => read(aws, kind, &id).await,
+                Some(id) => read(aws, kind, &id, &Hint::default()).await,
                 None => Ok(None),
             }
         }

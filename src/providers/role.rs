@@ -5,7 +5,7 @@
 use super::errors::{aws_error, service_error, AwsError};
 use super::policy;
 use super::props::{str_prop, tags_value, TagChanges};
-use super::{Aws, Failure};
+use super::{Aws, Failure, Hint};
 use crate::engine::model::{Observed, Props};
 use aws_sdk_iam::types::Tag;
 use futures_util::future::join_all;
@@ -40,8 +40,17 @@ fn managed(props: &Props) -> Vec<String> {
         .unwrap_or_default()
 }
 
-pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
-    let (role, names, attached) = tokio::join!(
+/// Reads a role with its policies. The inline policies named in `hint` are
+/// fetched alongside the listing, so a converged role takes one round trip.
+pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>, AwsError> {
+    let guessed = join_all(hint.inline_policy_names.iter().map(|p| {
+        aws.iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(p)
+            .send()
+    }));
+    let (role, names, attached, guessed) = tokio::join!(
         aws.iam.get_role().role_name(name).send(),
         aws.iam
             .list_role_policies()
@@ -57,6 +66,7 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
             .items()
             .send()
             .collect::<Vec<_>>(),
+        guessed,
     );
     let role = match role {
         Ok(out) => out
@@ -80,16 +90,28 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
         .collect::<Result<_, _>>()?;
     arns.sort();
     let mut inline = Map::new();
-    let docs = names.iter().map(|p| {
+    // Documents already fetched by name; a policy deleted since is simply
+    // not in the listing.
+    let mut fetched = BTreeMap::new();
+    for (p, doc) in hint.inline_policy_names.iter().zip(guessed) {
+        if let Ok(doc) = doc {
+            fetched.insert(p.clone(), doc.policy_document);
+        }
+    }
+    let missing: Vec<&String> = names.iter().filter(|p| !fetched.contains_key(*p)).collect();
+    let docs = missing.iter().map(|p| {
         aws.iam
             .get_role_policy()
             .role_name(name)
-            .policy_name(p)
+            .policy_name(p.as_str())
             .send()
     });
-    for (p, doc) in names.iter().zip(join_all(docs).await) {
+    for (p, doc) in missing.iter().zip(join_all(docs).await) {
         let doc = doc.map_err(aws_error("GetRolePolicy"))?;
-        let parsed = policy::parse_document(&doc.policy_document)
+        fetched.insert((*p).clone(), doc.policy_document);
+    }
+    for p in &names {
+        let parsed = policy::parse_document(&fetched[p])
             .map_err(|m| AwsError::invalid("GetRolePolicy", m))?;
         inline.insert(p.clone(), parsed);
     }
@@ -254,27 +276,42 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
 /// that has any), then the role.
 pub async fn delete(aws: &Aws, current: &Observed) -> Result<(), AwsError> {
     let name = current.id.as_str();
-    let Some(live) = read(aws, name).await? else {
+    let hint = Hint {
+        arn: None,
+        inline_policy_names: policies(&current.props).keys().cloned().collect(),
+    };
+    // Read again, in one round trip: a policy attached since the plan would
+    // make DeleteRole fail.
+    let Some(live) = read(aws, name, &hint).await? else {
         return Ok(());
     };
-    for p in policies(&live.props).keys() {
+    // Independent calls: all at once.
+    let inline = policies(&live.props);
+    let deletes = inline.keys().map(|p| async move {
         aws.iam
             .delete_role_policy()
             .role_name(name)
             .policy_name(p)
             .send()
             .await
-            .map_err(aws_error("DeleteRolePolicy"))?;
-    }
-    for arn in managed(&live.props) {
+            .map(drop)
+            .map_err(aws_error("DeleteRolePolicy"))
+    });
+    let detaches = managed(&live.props).into_iter().map(|arn| async move {
         aws.iam
             .detach_role_policy()
             .role_name(name)
             .policy_arn(arn)
             .send()
             .await
-            .map_err(aws_error("DetachRolePolicy"))?;
-    }
+            .map(drop)
+            .map_err(aws_error("DetachRolePolicy"))
+    });
+    let (deleted, detached) = tokio::join!(join_all(deletes), join_all(detaches));
+    deleted
+        .into_iter()
+        .chain(detached)
+        .collect::<Result<Vec<()>, _>>()?;
     match aws.iam.delete_role().role_name(name).send().await {
         Ok(_) => Ok(()),
         Err(e) if service_error(&e).is_some_and(|s| s.is_no_such_entity_exception()) => Ok(()),
