@@ -15,7 +15,7 @@
 #      read back, the JSON log lines, and a DynamoDB failure.
 #
 # Prints `ok: ...` / `FAIL: ...` per check on stdout and ends with
-# `handler artifact: N passed, M failed`; exit 1 if any failed. Cargo's output
+# `artifact: N passed, M failed`; exit 1 if any failed. Cargo's output
 # goes to stderr. Run by scripts/test.sh after the tests; needs what
 # scripts/setup.sh installs. The arm64 release build is cached in target/
 # (~10 min cold on 2 cores); set CARGO_BUILD_JOBS to limit cargo's jobs.
@@ -40,7 +40,7 @@ failed=0
 ok() { passed=$((passed + 1)); printf 'ok: %s\n' "$*"; }
 fail() { failed=$((failed + 1)); printf 'FAIL: %s\n' "$*"; }
 finish() {
-  printf 'handler artifact: %d passed, %d failed\n' "$passed" "$failed"
+  printf 'artifact: %d passed, %d failed\n' "$passed" "$failed"
   [ "$failed" -eq 0 ]
   exit
 }

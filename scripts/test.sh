@@ -21,11 +21,12 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # --all-targets: unit and integration tests (there are no doc tests).
 cargo test --workspace --all-targets --locked 2>&1 | tee "$log"
-# One closing line over every test binary, so the count is not the last
-# binary's alone.
-awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
 
-if [ -x scripts/check-handler-artifact.sh ]; then
-  step "arm64 handler artifact"
-  scripts/check-handler-artifact.sh
-fi
+step "arm64 handler artifact"
+scripts/check-handler-artifact.sh 2>&1 | tee -a "$log"
+
+# One closing line over every test binary and the artifact checks, so the
+# count is not the last runner's alone.
+awk '/^test result:/ { p += $4; f += $6; i += $8 }
+     /^artifact: [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
+     END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
