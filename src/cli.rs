@@ -113,7 +113,8 @@ pub enum Command {
         tuning: Tuning,
         #[command(flatten)]
         confirm: Confirm,
-        /// A plan saved by `plan --out`; refused if the stack moved on since.
+        /// A plan saved by `plan --out` (with its settings; tuning options
+        /// are then ignored); refused if the stack moved on since.
         plan_file: Option<PathBuf>,
     },
     /// Delete every resource of the stack, dependents first.

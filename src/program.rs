@@ -17,7 +17,7 @@ pub const ROLE: &str = "role";
 pub const FUNCTION: &str = "function";
 
 /// The tunable values of the stack; [`Settings::default`] is SPEC §1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     pub memory_size: i32,
     pub timeout: i32,

@@ -20,6 +20,14 @@ fn a_saved_plan_is_applied_as_reviewed_and_refused_once_stale() {
         applied.stdout
     );
 
+    // The plan's settings travel with it.
+    st.run(&["plan", "--memory-size", "2048", "--out", plan_arg])
+        .ok();
+    let tuned = st.run(&["apply", plan_arg, "--json"]).ok().json();
+    assert_eq!(writes(&tuned), ["Lambda:UpdateFunctionConfiguration=1"]);
+    st.run(&["plan", "--memory-size", "2048", "--detailed-exitcode"])
+        .ok();
+
     // A plan made, then overtaken by another apply: refused, state untouched.
     st.run(&["plan", "--memory-size", "2048", "--out", plan_arg])
         .ok();

@@ -28,8 +28,12 @@ pub async fn run(
     plan_file: Option<&Path>,
 ) -> Result<ExitStatus> {
     let parallelism = check_parallelism(opts.parallelism)?;
-    let settings = crate::config::check_tuning(tuning)?;
     let saved = plan_file.map(load_saved).transpose()?;
+    // A saved plan carries the settings it was made with.
+    let settings = match &saved {
+        Some(s) => s.settings.clone(),
+        None => crate::config::check_tuning(tuning)?,
+    };
     let lock = Lock::acquire(&config.state, "apply")?;
     let package = code_package(code)?;
     let aws = connect(config).await;

@@ -19,11 +19,12 @@ pub struct PlanReport<'a> {
     pub aws_calls: CallCounts,
 }
 
-/// A plan saved by `plan --out`, with the code it was made for.
+/// A plan saved by `plan --out`, with the code and settings it was made for.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SavedPlan {
     pub plan: Plan,
     pub code_sha256: String,
+    pub settings: crate::program::Settings,
 }
 
 pub async fn run(
@@ -49,6 +50,7 @@ pub async fn run(
         let saved = SavedPlan {
             plan: plan.clone(),
             code_sha256: package.code_sha256,
+            settings: stack.ctx.settings.clone(),
         };
         let json = serde_json::to_vec_pretty(&saved).expect("plan serialises");
         std::fs::write(out, json)
