@@ -3,37 +3,9 @@
 
 mod common;
 
+use common::spec::live_keys;
 use common::{sdk, TestStack};
 use serde_json::json;
-
-/// Keys carrying this stack's tags that are not pending deletion.
-async fn live_keys_of(suffix: &str) -> Vec<String> {
-    let kms = aws_sdk_kms::Client::new(&sdk().await);
-    let mut out = vec![];
-    for k in kms.list_keys().send().await.unwrap().keys() {
-        let id = k.key_id().unwrap();
-        let meta = kms
-            .describe_key()
-            .key_id(id)
-            .send()
-            .await
-            .unwrap()
-            .key_metadata
-            .unwrap();
-        if meta.key_state().unwrap().as_str() == "PendingDeletion" {
-            continue;
-        }
-        let tags = kms.list_resource_tags().key_id(id).send().await.unwrap();
-        if tags
-            .tags()
-            .iter()
-            .any(|t| t.tag_key() == "Environment" && t.tag_value() == suffix)
-        {
-            out.push(id.to_owned());
-        }
-    }
-    out
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_key_created_by_a_killed_run_is_adopted_not_duplicated() {
@@ -82,7 +54,7 @@ async fn a_key_created_by_a_killed_run_is_adopted_not_duplicated() {
     );
     st.run(&["apply", "--yes"]).ok();
     assert_eq!(
-        live_keys_of(&s).await,
+        live_keys(&s).await,
         std::slice::from_ref(&orphan),
         "no second key"
     );

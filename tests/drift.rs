@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::spec::inline_policy;
 use common::{sdk, TestStack};
 use serde_json::{json, Value};
 
@@ -149,19 +150,7 @@ async fn every_out_of_band_change_is_reported_and_undone() {
     // IAM: an added statement, a second inline policy, a managed policy, a
     // wider trust policy.
     let policy_name = format!("webhook-processor-policy-{s}");
-    let current = iam
-        .get_role_policy()
-        .role_name(&role)
-        .policy_name(&policy_name)
-        .send()
-        .await
-        .unwrap();
-    let mut doc: Value = serde_json::from_str(
-        &percent_encoding::percent_decode_str(current.policy_document())
-            .decode_utf8()
-            .unwrap(),
-    )
-    .unwrap();
+    let mut doc = inline_policy(&iam, &role, &policy_name).await;
     doc["Statement"].as_array_mut().unwrap().push(
         json!({"Sid": "Extra", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}),
     );
@@ -430,19 +419,7 @@ async fn equivalent_documents_are_not_drift_and_drift_writes_nothing() {
         .await
         .unwrap();
     let policy_name = format!("webhook-processor-policy-{s}");
-    let current = iam
-        .get_role_policy()
-        .role_name(&role)
-        .policy_name(&policy_name)
-        .send()
-        .await
-        .unwrap();
-    let mut doc: Value = serde_json::from_str(
-        &percent_encoding::percent_decode_str(current.policy_document())
-            .decode_utf8()
-            .unwrap(),
-    )
-    .unwrap();
+    let mut doc = inline_policy(&iam, &role, &policy_name).await;
     let statements = doc["Statement"].as_array_mut().unwrap();
     statements.reverse();
     for st in statements.iter_mut() {

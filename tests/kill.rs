@@ -6,40 +6,10 @@
 mod common;
 
 use common::proxy::Proxy;
-use common::spec::check_spec;
-use common::{sdk, TestStack};
+use common::spec::{check_gone, check_spec, live_keys};
+use common::TestStack;
 use std::process::Stdio;
 use std::time::Duration;
-
-/// Live (not pending deletion) KMS keys tagged for `suffix`.
-async fn live_keys(suffix: &str) -> usize {
-    let kms = aws_sdk_kms::Client::new(&sdk().await);
-    let mut n = 0;
-    let keys = kms.list_keys().limit(1000).send().await.unwrap();
-    for k in keys.keys() {
-        let id = k.key_id().unwrap();
-        let meta = kms
-            .describe_key()
-            .key_id(id)
-            .send()
-            .await
-            .unwrap()
-            .key_metadata
-            .unwrap();
-        if meta.key_state().unwrap().as_str() == "PendingDeletion" {
-            continue;
-        }
-        let tags = kms.list_resource_tags().key_id(id).send().await.unwrap();
-        if tags
-            .tags()
-            .iter()
-            .any(|t| t.tag_key() == "Environment" && t.tag_value() == suffix)
-        {
-            n += 1;
-        }
-    }
-    n
-}
 
 /// Runs `args` through a proxy that stops after `k` requests, then kills the
 /// tool with SIGKILL (if it has not finished by itself).
@@ -104,7 +74,11 @@ async fn apply_killed_at_any_point_converges_on_rerun() {
         run_killed_after(&st, &["apply", "--yes"], k);
         let rerun = st.run(&["apply", "--yes"]);
         assert_eq!(rerun.code, 0, "k={k}: {}", rerun.stderr);
-        assert_eq!(live_keys(&st.suffix).await, 1, "k={k}: exactly one key");
+        assert_eq!(
+            live_keys(&st.suffix).await.len(),
+            1,
+            "k={k}: exactly one key"
+        );
         check_spec(&st.suffix).await;
         let plan = st.run(&["plan", "--detailed-exitcode"]);
         assert_eq!(plan.code, 0, "k={k}: state matches: {}", plan.stdout);
@@ -124,56 +98,14 @@ async fn destroy_killed_at_any_point_leaves_nothing_on_rerun() {
     probe.run(&["apply", "--yes"]).ok();
     let total = requests_of(&probe, &["destroy", "--yes"]);
     assert!(total >= 15, "a destroy makes {total} requests");
-    let cfg = sdk().await;
-    let lambda = aws_sdk_lambda::Client::new(&cfg);
-    let iam = aws_sdk_iam::Client::new(&cfg);
-    let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&cfg);
-    let kms = aws_sdk_kms::Client::new(&cfg);
     for k in 1..=total {
         let st = TestStack::new(&format!("kd{k}"));
-        let s = st.suffix.clone();
         st.run(&["apply", "--yes"]).ok();
         run_killed_after(&st, &["destroy", "--yes"], k);
         let rerun = st.run(&["destroy", "--yes"]);
         assert_eq!(rerun.code, 0, "k={k}: {}", rerun.stderr);
         assert_eq!(st.state()["resources"], serde_json::json!({}), "k={k}");
-        assert!(lambda
-            .get_function()
-            .function_name(format!("webhook-processor-{s}"))
-            .send()
-            .await
-            .is_err());
-        assert!(iam
-            .get_role()
-            .role_name(format!("webhook-processor-role-{s}"))
-            .send()
-            .await
-            .is_err());
-        assert!(ddb
-            .describe_table()
-            .table_name(format!("transactions-{s}"))
-            .send()
-            .await
-            .is_err());
-        let groups = logs
-            .describe_log_groups()
-            .log_group_name_prefix(format!("/aws/lambda/webhook-processor-{s}"))
-            .send()
-            .await
-            .unwrap();
-        assert!(groups.log_groups().is_empty(), "k={k}");
-        assert!(kms
-            .describe_key()
-            .key_id(format!("alias/webhook-processor-{s}"))
-            .send()
-            .await
-            .is_err());
-        assert_eq!(
-            live_keys(&s).await,
-            0,
-            "k={k}: the key is scheduled for deletion"
-        );
+        check_gone(&st.suffix).await;
     }
     eprintln!("destroy killed after each of k = 1..={total} requests: nothing left");
 }

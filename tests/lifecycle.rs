@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::spec::check_spec;
+use common::spec::{check_gone, check_spec};
 use common::{sdk, writes, TestStack, ACCOUNT};
 use serde_json::{json, Value};
 
@@ -235,42 +235,8 @@ async fn apply_plan_update_and_destroy_the_spec_stack() {
     );
     assert!(pos("kms_alias") < pos("kms_key") && pos("log_group") < pos("kms_key"));
     assert_eq!(st.state()["resources"], json!({}));
-    let cfg = sdk().await;
-    let lambda = aws_sdk_lambda::Client::new(&cfg);
-    assert!(lambda
-        .get_function()
-        .function_name(format!("webhook-processor-{s}"))
-        .send()
-        .await
-        .is_err());
-    assert!(iam
-        .get_role()
-        .role_name(format!("webhook-processor-role-{s}"))
-        .send()
-        .await
-        .is_err());
-    let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-    assert!(ddb
-        .describe_table()
-        .table_name(format!("transactions-{s}"))
-        .send()
-        .await
-        .is_err());
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&cfg);
-    let groups = logs
-        .describe_log_groups()
-        .log_group_name_prefix(format!("/aws/lambda/webhook-processor-{s}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(groups.log_groups().is_empty());
-    let kms = aws_sdk_kms::Client::new(&cfg);
-    assert!(kms
-        .describe_key()
-        .key_id(format!("alias/webhook-processor-{s}"))
-        .send()
-        .await
-        .is_err());
+    check_gone(&s).await;
+    let kms = aws_sdk_kms::Client::new(&sdk().await);
     let key_id = state["resources"]["kms_key"]["id"].as_str().unwrap();
     let key = kms
         .describe_key()

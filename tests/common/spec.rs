@@ -341,3 +341,93 @@ pub async fn check_spec(s: &str) {
         .unwrap();
     assert_eq!(conc.reserved_concurrent_executions(), Some(100));
 }
+
+/// KMS keys tagged for stack `suffix` that are not pending deletion. Note
+/// that moto's ListKeys pages at 1000.
+pub async fn live_keys(suffix: &str) -> Vec<String> {
+    let kms = aws_sdk_kms::Client::new(&sdk().await);
+    let mut out = vec![];
+    let keys = kms.list_keys().limit(1000).send().await.unwrap();
+    for k in keys.keys() {
+        let id = k.key_id().unwrap();
+        let meta = kms
+            .describe_key()
+            .key_id(id)
+            .send()
+            .await
+            .unwrap()
+            .key_metadata
+            .unwrap();
+        if meta.key_state().unwrap().as_str() == "PendingDeletion" {
+            continue;
+        }
+        let tags = kms.list_resource_tags().key_id(id).send().await.unwrap();
+        if tags
+            .tags()
+            .iter()
+            .any(|t| t.tag_key() == "Environment" && t.tag_value() == suffix)
+        {
+            out.push(id.to_owned());
+        }
+    }
+    out
+}
+
+/// Checks that nothing of stack `s` is left: no function, role, table, log
+/// group or alias, and no key that is not scheduled for deletion.
+pub async fn check_gone(s: &str) {
+    let cfg = sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&cfg);
+    let f = lambda
+        .get_function()
+        .function_name(format!("webhook-processor-{s}"))
+        .send()
+        .await;
+    assert!(f.is_err(), "{s}: function left");
+    let iam = aws_sdk_iam::Client::new(&cfg);
+    let role = iam
+        .get_role()
+        .role_name(format!("webhook-processor-role-{s}"))
+        .send()
+        .await;
+    assert!(role.is_err(), "{s}: role left");
+    let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+    let table = ddb
+        .describe_table()
+        .table_name(format!("transactions-{s}"))
+        .send()
+        .await;
+    assert!(table.is_err(), "{s}: table left");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&cfg);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/aws/lambda/webhook-processor-{s}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.log_groups().is_empty(), "{s}: log group left");
+    let kms = aws_sdk_kms::Client::new(&cfg);
+    let alias = kms
+        .describe_key()
+        .key_id(format!("alias/webhook-processor-{s}"))
+        .send()
+        .await;
+    assert!(alias.is_err(), "{s}: alias left");
+    assert_eq!(
+        live_keys(s).await,
+        Vec::<String>::new(),
+        "{s}: key not scheduled for deletion"
+    );
+}
+
+/// The role's inline policy document, URL-decoded.
+pub async fn inline_policy(iam: &aws_sdk_iam::Client, role: &str, policy: &str) -> Value {
+    let out = iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(policy)
+        .send()
+        .await
+        .unwrap();
+    decode(out.policy_document())
+}
