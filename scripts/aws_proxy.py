@@ -58,9 +58,16 @@ Bounded: stops by itself after `--max-requests` (default 100000) requests or
 `--max-seconds` (default 3600). Writes its counts as JSON to `--stats-file`
 on exit, on SIGTERM and on SIGINT.
 
+`--cache-reads` (benchmarks only): a successful answer to a read
+(Get*/List*/Describe*) is kept and returned, after the same latency, to an
+identical later request (same method, path, target and body); any other
+request empties the cache. It takes the emulator's own speed (one Python
+process) out of read-only measurements such as `drift --all` over 50 stacks.
+
 Control endpoints (never forwarded, never faulted, not counted):
   GET  /__proxy/stats   the counts so far, as JSON
-  POST /__proxy/reset   zero the counts (the RNG and rules are not reset)
+  POST /__proxy/reset   zero the counts (not the RNG, the rules or the cache)
+  POST /__proxy/reset?cache=1   the same, and empty the read cache
 """
 
 from __future__ import annotations
@@ -147,6 +154,11 @@ HOP_BY_HOP = {
 }
 
 FAULT_KINDS = ("throttle", "500", "503", "drop", "latency")
+
+
+def is_read_operation(op: str) -> bool:
+    """Get*, List*, Describe*: the rule webhook-stack counts reads by."""
+    return op.startswith(("Get", "List", "Describe"))
 
 
 def credential_scope_service(headers) -> str | None:
@@ -263,6 +275,7 @@ class Stats:
         self.per_operation_faults = defaultdict(Counter)
         self.upstream_status = Counter()
         self.upstream_errors = 0
+        self.cache_hits = 0
 
     def as_dict(self, rules, config) -> dict:
         return {
@@ -278,6 +291,7 @@ class Stats:
             "per_operation_faults": {k: dict(v) for k, v in sorted(self.per_operation_faults.items())},
             "upstream_status": {str(k): v for k, v in sorted(self.upstream_status.items())},
             "upstream_errors": self.upstream_errors,
+            "cache_hits": self.cache_hits,
         }
 
 
@@ -299,6 +313,8 @@ class Proxy:
         self.rules = args.rule
         self.stats = Stats()
         self.stop = threading.Event()
+        self.cache = {}
+        self.cache_lock = threading.Lock()
         self.log_file = open(args.log, "a", buffering=1) if args.log else None
         self.log_lock = threading.Lock()
 
@@ -407,7 +423,7 @@ def make_handler(proxy: Proxy):
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        def control(self, path) -> bool:
+        def control(self, path, query) -> bool:
             if path == "/__proxy/stats":
                 self.send(200, [("Content-Type", "application/json")],
                           json.dumps(proxy.snapshot(), indent=2, sort_keys=True).encode())
@@ -415,6 +431,9 @@ def make_handler(proxy: Proxy):
             if path == "/__proxy/reset":
                 with proxy.stats.lock:
                     proxy.stats.reset()
+                if "cache=1" in query.split("&"):
+                    with proxy.cache_lock:
+                        proxy.cache.clear()
                 self.send(200, [("Content-Type", "application/json")], b"{}")
                 return True
             return False
@@ -422,8 +441,9 @@ def make_handler(proxy: Proxy):
         def handle_any(self):
             t0 = time.monotonic()
             body = self.read_body()
-            url_path = urllib.parse.urlsplit(self.path).path
-            if url_path.startswith("/__proxy/") and self.control(url_path):
+            url = urllib.parse.urlsplit(self.path)
+            url_path = url.path
+            if url_path.startswith("/__proxy/") and self.control(url_path, url.query):
                 return
             if url_path.startswith("/moto-api"):
                 # The emulator's own API: passed through untouched and uncounted.
@@ -489,8 +509,27 @@ def make_handler(proxy: Proxy):
                         proxy.stats.per_operation_faults[name]["latency"] += 1
                     time.sleep(detail[1])
                     outcome = "fault:latency"
+                key = None
+                if proxy.args.cache_reads:
+                    if is_read_operation(op):
+                        key = (self.command, self.path, self.headers.get("X-Amz-Target"), body)
+                        with proxy.cache_lock:
+                            hit = proxy.cache.get(key)
+                        if hit:
+                            with proxy.stats.lock:
+                                proxy.stats.cache_hits += 1
+                            self.send(*hit)
+                            proxy.log(t=round(time.time(), 4), op=name, outcome="cache",
+                                      ms=round((time.monotonic() - t0) * 1000, 1))
+                            return
+                    else:
+                        with proxy.cache_lock:
+                            proxy.cache.clear()
                 try:
                     status, headers, data = proxy.forward(self.command, self.path, self.headers, body)
+                    if key is not None and 200 <= status < 300:
+                        with proxy.cache_lock:
+                            proxy.cache[key] = (status, headers, data)
                 except OSError as e:
                     with proxy.stats.lock:
                         proxy.stats.upstream_errors += 1
@@ -530,6 +569,10 @@ def parse_args(argv=None):
     p.add_argument("--max-requests", type=int, default=100000)
     p.add_argument("--max-seconds", type=float, default=3600.0)
     p.add_argument("--upstream-timeout", type=float, default=60.0)
+    p.add_argument("--cache-reads", action="store_true",
+                   help="answer repeated identical reads (Get*/List*/Describe*) from a cache "
+                        "that any other request empties (to take the emulator's speed out of a "
+                        "read-only measurement)")
     p.add_argument("--stats-file")
     p.add_argument("--log", help="append one JSON line per request to this file")
     a = p.parse_args(argv)
