@@ -84,7 +84,7 @@ BOUNDS_RTT = {
     "drift": 1,
     "apply (no-op)": 1,
     "apply (update 1 prop)": 3,
-    "destroy": 7,
+    "destroy": 6,
 }
 BOUND_CHAINS = {
     "apply (create)": "reads; CreateKey→EnableKeyRotation; CreateLogGroup→PutRetentionPolicy; "
@@ -93,7 +93,7 @@ BOUND_CHAINS = {
     "drift": "as plan",
     "apply (no-op)": "as plan",
     "apply (update 1 prop)": "reads; UpdateFunctionConfiguration→GetFunction",
-    "destroy": "reads; DeleteFunction; GetRole∥…→DeleteRolePolicy→DeleteRole; "
+    "destroy": "reads; DeleteFunction; DeleteRolePolicy→DeleteRole; "
                "DeleteTable→DescribeTable (∥ DeleteLogGroup→ScheduleKeyDeletion)",
 }
 ALL_BOUND_RTT = 1

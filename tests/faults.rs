@@ -113,3 +113,29 @@ fn any_other_error_fails_fast_with_its_code() {
         assert!(state["resources"].get(r).is_some(), "{r} recorded: {state}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_removes_policies_added_out_of_band_even_when_iam_reports_a_conflict() {
+    let st = TestStack::new("conflict");
+    let s = st.suffix.clone();
+    st.run(&["apply", "--yes"]).ok();
+    let iam = aws_sdk_iam::Client::new(&common::sdk().await);
+    let doc = serde_json::json!({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]});
+    iam.put_role_policy()
+        .role_name(format!("webhook-processor-role-{s}"))
+        .policy_name("added-by-hand")
+        .policy_document(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    // As if another policy were attached between the plan's read and the
+    // deletion: IAM answers DeleteConflict once; the role is read again.
+    let proxy = Proxy::start(&[
+        "--rule",
+        "IAM.DeleteRole:1:DeleteConflict:Cannot delete entity, must delete policies first.",
+    ]);
+    via(&st, &proxy, &["destroy", "--yes"]).ok();
+    assert_eq!(proxy.stats()["rules_fired"]["IAM.DeleteRole"], 1);
+    common::spec::check_gone(&s).await;
+}

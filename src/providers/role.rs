@@ -273,20 +273,30 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
 }
 
 /// Removes the inline and managed policies (IAM refuses to delete a role
-/// that has any), then the role.
+/// that has any), then the role. Works from what the plan read moments ago;
+/// if a policy was added since, IAM answers DeleteConflict, and the role is
+/// read again and the deletion retried once.
 pub async fn delete(aws: &Aws, current: &Observed) -> Result<(), AwsError> {
     let name = current.id.as_str();
-    let hint = Hint {
-        arn: None,
-        inline_policy_names: policies(&current.props).keys().cloned().collect(),
-    };
-    // Read again, in one round trip: a policy attached since the plan would
-    // make DeleteRole fail.
-    let Some(live) = read(aws, name, &hint).await? else {
-        return Ok(());
-    };
-    // Independent calls: all at once.
-    let inline = policies(&live.props);
+    match detach_all_and_delete(aws, name, &current.props).await {
+        Err(e) if e.code.as_deref() == Some("DeleteConflict") => {
+            let hint = Hint {
+                arn: None,
+                inline_policy_names: policies(&current.props).keys().cloned().collect(),
+            };
+            match read(aws, name, &hint).await? {
+                Some(live) => detach_all_and_delete(aws, name, &live.props).await,
+                None => Ok(()),
+            }
+        }
+        other => other,
+    }
+}
+
+async fn detach_all_and_delete(aws: &Aws, name: &str, props: &Props) -> Result<(), AwsError> {
+    let gone = |e: &AwsError| e.code.as_deref() == Some("NoSuchEntity");
+    // Independent calls: all at once. A policy or role already gone is fine.
+    let inline = policies(props);
     let deletes = inline.keys().map(|p| async move {
         aws.iam
             .delete_role_policy()
@@ -297,7 +307,7 @@ pub async fn delete(aws: &Aws, current: &Observed) -> Result<(), AwsError> {
             .map(drop)
             .map_err(aws_error("DeleteRolePolicy"))
     });
-    let detaches = managed(&live.props).into_iter().map(|arn| async move {
+    let detaches = managed(props).into_iter().map(|arn| async move {
         aws.iam
             .detach_role_policy()
             .role_name(name)
@@ -308,10 +318,12 @@ pub async fn delete(aws: &Aws, current: &Observed) -> Result<(), AwsError> {
             .map_err(aws_error("DetachRolePolicy"))
     });
     let (deleted, detached) = tokio::join!(join_all(deletes), join_all(detaches));
-    deleted
-        .into_iter()
-        .chain(detached)
-        .collect::<Result<Vec<()>, _>>()?;
+    for result in deleted.into_iter().chain(detached) {
+        match result {
+            Err(e) if !gone(&e) => return Err(e),
+            _ => {}
+        }
+    }
     match aws.iam.delete_role().role_name(name).send().await {
         Ok(_) => Ok(()),
         Err(e) if service_error(&e).is_some_and(|s| s.is_no_such_entity_exception()) => Ok(()),
