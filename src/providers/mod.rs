@@ -7,6 +7,8 @@ mod function;
 mod kms_alias;
 mod kms_key;
 mod log_group;
+#[cfg(test)]
+mod mocked;
 pub mod policy;
 mod props;
 pub mod retry;
