@@ -72,9 +72,31 @@ pub fn to_document(canonical: &Value) -> String {
 }
 
 fn content_key(statement: &Value) -> String {
-    let digest = Sha256::digest(statement.to_string().as_bytes());
+    let digest = Sha256::digest(sorted_json(statement).as_bytes());
     let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
     format!("statement-{hex}")
+}
+
+/// JSON text with object keys sorted at every level, whatever order the map
+/// keeps them in (serde_json keeps insertion order when a dependency enables
+/// its `preserve_order` feature): the same statement always hashes the same.
+fn sorted_json(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), sorted_json(&m[k])))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(sorted_json).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
 }
 
 fn canonical_statement(s: &Value) -> Value {
@@ -100,7 +122,7 @@ fn string_set(v: &Value) -> Value {
         Value::Array(a) => a.clone(),
         other => vec![other.clone()],
     };
-    items.sort_by_key(|x| x.to_string());
+    items.sort_by_key(sorted_json);
     items.dedup();
     Value::Array(items)
 }
@@ -224,6 +246,31 @@ mod tests {
         for changed in [more_actions, other_principal, extra, no_condition] {
             assert_ne!(canonical(&changed), base);
         }
+    }
+
+    #[test]
+    fn a_sidless_statement_keys_the_same_in_any_field_order() {
+        let a: Value = serde_json::from_str(
+            r#"{"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#,
+        )
+        .unwrap();
+        let b: Value = serde_json::from_str(
+            r#"{"Statement": [{"Action": ["sts:AssumeRole"], "Principal": {"Service": ["lambda.amazonaws.com"]}, "Effect": "Allow"}]}"#,
+        )
+        .unwrap();
+        let keys = |v: &Value| -> Vec<String> {
+            canonical(v)["Statement"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect()
+        };
+        assert_eq!(keys(&a), keys(&b));
+        assert_eq!(
+            sorted_json(&json!({"b": 1, "a": [{"d": 2, "c": 3}]})),
+            r#"{"a":[{"c":3,"d":2}],"b":1}"#
+        );
     }
 
     #[test]
