@@ -313,6 +313,11 @@ class Proxy:
         self.rules = args.rule
         self.stats = Stats()
         self.stop = threading.Event()
+        # Requests forwarded to the upstream whose answer has not come back:
+        # on stopping, the proxy waits for them, so that "the proxy stopped"
+        # means "the upstream has done everything it was asked".
+        self.in_flight = 0
+        self.idle = threading.Condition()
         self.cache = {}
         self.cache_lock = threading.Lock()
         self.log_file = open(args.log, "a", buffering=1) if args.log else None
@@ -365,6 +370,20 @@ class Proxy:
             if kind:
                 return "fault", (kind, extra)
         return "forward", None
+
+    def begin(self):
+        with self.idle:
+            self.in_flight += 1
+
+    def end(self):
+        with self.idle:
+            self.in_flight -= 1
+            self.idle.notify_all()
+
+    def wait_idle(self, timeout):
+        """Waits until no forwarded request is waiting for the upstream."""
+        with self.idle:
+            return self.idle.wait_for(lambda: self.in_flight == 0, timeout)
 
     def forward(self, method, path, headers, body):
         conn = http.client.HTTPConnection(self.up_host, self.up_port, timeout=self.args.upstream_timeout)
@@ -455,6 +474,8 @@ def make_handler(proxy: Proxy):
             with proxy.stats.lock:
                 over = proxy.stats.requests >= proxy.args.max_requests
                 if not over:
+                    # Counted as in flight before stop can be set for it.
+                    proxy.begin()
                     proxy.stats.requests += 1
                     proxy.stats.per_operation[name] += 1
                     if proxy.stats.requests >= proxy.args.max_requests:
@@ -463,6 +484,12 @@ def make_handler(proxy: Proxy):
                 # Past --max-requests: nothing more is forwarded.
                 self.close_connection = True
                 return
+            try:
+                self.handle_counted(t0, body, service, op, protocol, name)
+            finally:
+                proxy.end()
+
+        def handle_counted(self, t0, body, service, op, protocol, name):
             if proxy.args.latency_ms:
                 time.sleep(proxy.args.latency_ms / 1000.0)
             what, detail = proxy.decide(name)
@@ -606,7 +633,11 @@ def main(argv=None):
             if proxy.stats.requests >= args.max_requests:
                 reason = "max-requests"
     proxy.stop.set()
-    # Let an answer in flight (e.g. the max-requests-th) go out.
+    # Requests already forwarded (e.g. the max-requests-th) run to their end
+    # upstream before the proxy reports that it stopped: a test that kills
+    # its client then sees everything the upstream will ever do.
+    proxy.wait_idle(proxy.args.upstream_timeout + 5)
+    # Let their answers go out.
     time.sleep(0.05)
     server.shutdown()
     server.server_close()

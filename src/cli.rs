@@ -36,6 +36,10 @@ pub struct Global {
     /// Directory holding state files.
     #[arg(long, global = true, default_value = "state")]
     pub state_dir: PathBuf,
+    /// How long to wait for a lock held by another run (e.g. 30s, 5m, 1m30s)
+    /// before giving up.
+    #[arg(long, global = true, default_value = "0s", value_name = "DURATION")]
+    pub lock_timeout: String,
     /// Machine-readable output on stdout.
     #[arg(long, global = true)]
     pub json: bool,
@@ -77,6 +81,16 @@ pub struct Tuning {
     pub tags: Vec<String>,
 }
 
+#[derive(Debug, Args, Clone)]
+pub struct Replace {
+    /// Replace this resource (kms_key, kms_alias, log_group, table, role,
+    /// function) even if nothing changed, as Terraform's -replace; also the
+    /// only way apply replaces or deletes the table or the key outside
+    /// `destroy` (repeatable).
+    #[arg(long = "replace", value_name = "RESOURCE")]
+    pub resources: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct Confirm {
     /// Do not ask for confirmation (needed when stdin is not a terminal).
@@ -95,6 +109,8 @@ pub enum Command {
         code: Code,
         #[command(flatten)]
         tuning: Tuning,
+        #[command(flatten)]
+        replace: Replace,
         /// Exit 0 when there are no changes, 2 when there are, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
@@ -111,6 +127,8 @@ pub enum Command {
         code: Code,
         #[command(flatten)]
         tuning: Tuning,
+        #[command(flatten)]
+        replace: Replace,
         #[command(flatten)]
         confirm: Confirm,
         /// A plan saved by `plan --out` (with its settings; tuning options

@@ -5,6 +5,7 @@ use crate::cli::Global;
 use crate::names::{Suffix, SuffixError};
 use crate::providers::Connection;
 use crate::state::StateFile;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -16,6 +17,10 @@ pub enum ConfigError {
     DeletionWindow(i32),
     #[error("--endpoint-url {0:?} is not an http:// or https:// URL")]
     Endpoint(String),
+    #[error("--replace {name:?}: no such resource; the stack's resources are {}", crate::program::RESOURCES.join(", "))]
+    Replace { name: String },
+    #[error("--lock-timeout {0:?} is not a duration such as 0s, 30s, 5m or 1m30s")]
+    LockTimeout(String),
 }
 
 pub const MAX_PARALLELISM: usize = 64;
@@ -27,6 +32,8 @@ pub struct Config {
     pub state: StateFile,
     pub json: bool,
     pub verbose: bool,
+    /// How long to wait for another run's lock.
+    pub lock_timeout: Duration,
 }
 
 impl Config {
@@ -47,8 +54,54 @@ impl Config {
             },
             json: g.json,
             verbose: g.verbose,
+            lock_timeout: parse_duration(&g.lock_timeout)
+                .ok_or_else(|| ConfigError::LockTimeout(g.lock_timeout.clone()))?,
         })
     }
+}
+
+/// A duration as Terraform's `-lock-timeout` takes it: numbers with units
+/// `ms`, `s`, `m` or `h`, e.g. `0s`, `500ms`, `1m30s`; at most a day.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = Duration::ZERO;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let one = match &rest[..unit] {
+            "ms" => Duration::from_millis(1),
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            _ => return None,
+        };
+        rest = &rest[unit..];
+        total = total.checked_add(one.checked_mul(u32::try_from(n).ok()?)?)?;
+    }
+    (total <= Duration::from_secs(86_400)).then_some(total)
+}
+
+/// `--replace` names: each must be one of the program's resources.
+pub fn check_replace(r: &crate::cli::Replace) -> Result<Vec<String>, ConfigError> {
+    let mut out = Vec::new();
+    for name in &r.resources {
+        if !crate::program::RESOURCES.contains(&name.as_str()) {
+            return Err(ConfigError::Replace { name: name.clone() });
+        }
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    Ok(out)
 }
 
 pub fn check_parallelism(n: usize) -> Result<usize, ConfigError> {
@@ -126,4 +179,21 @@ pub fn check_tuning(t: &crate::cli::Tuning) -> Result<crate::program::Settings, 
         log_level: t.log_level.clone(),
         extra_tags,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_as_terraform_takes_them() {
+        let d = |s| parse_duration(s);
+        assert_eq!(d("0s"), Some(Duration::ZERO));
+        assert_eq!(d("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(d("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(d("2h"), Some(Duration::from_secs(7200)));
+        for bad in ["", "5", "s", "5x", "-1s", "1.5s", "25h", "99999999999s"] {
+            assert_eq!(d(bad), None, "{bad:?}");
+        }
+    }
 }

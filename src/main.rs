@@ -16,7 +16,16 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // Usage errors exit 1, like every other error (SPEC §2 "Exit codes"):
+    // clap's own 2 would read as "drifted" or "changes present" to a cron
+    // job. `--help` and `--version` print to stdout and exit 0.
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -67,7 +67,7 @@ fn change_line(out: &mut String, style: Style, c: &PropertyChange, width: usize)
     );
 }
 
-fn headline(step: &Step) -> String {
+fn headline(step: &Step, replace: &[String]) -> String {
     let id = step
         .id
         .as_deref()
@@ -85,7 +85,12 @@ fn headline(step: &Step) -> String {
         }
         (true, Action::Replace) => "exists but is not in state: it will be adopted and replaced",
     };
-    format!("{} ({}){id} {what}", step.resource, step.kind)
+    let requested = if step.action == Action::Replace && replace.contains(&step.resource) {
+        " (--replace)"
+    } else {
+        ""
+    };
+    format!("{} ({}){id} {what}{requested}", step.resource, step.kind)
 }
 
 pub fn plan_text(plan: &Plan, style: Style) -> String {
@@ -105,7 +110,12 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
         );
         for step in shown {
             let (sym, code) = symbol(step.action);
-            let _ = writeln!(out, "  {} {}", style.paint(code, sym), headline(step));
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                style.paint(code, sym),
+                headline(step, &plan.replace)
+            );
             // Creations list what will be set; deletions only name the resource.
             if step.action != Action::Delete {
                 let width = step.changes.iter().map(|c| c.path.len()).max().unwrap_or(0);
@@ -115,6 +125,17 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
             }
             out.push('\n');
         }
+    }
+    for step in plan.unsafe_steps() {
+        let _ = writeln!(
+            out,
+            "{} {} would be {}, which deletes {}: apply refuses this unless run with --replace {}.\n",
+            style.paint("31", "Warning:"),
+            step.resource,
+            if step.action == Action::Delete { "deleted" } else { "replaced" },
+            if step.kind == crate::engine::model::Kind::KmsKey { "the key" } else { "its data" },
+            step.resource
+        );
     }
     if plan.summary.import > 0 {
         let _ = writeln!(
@@ -152,6 +173,7 @@ mod tests {
             state_serial: None,
             steps,
             summary,
+            replace: vec![],
         }
     }
 
@@ -200,6 +222,7 @@ mod tests {
              \x20     ~ memory_size = 1024 -> 2048\n\n\
              \x20 -/+ table (aws:dynamodb/table) transactions-dev must be replaced\n\
              \x20     ~ partition_key.name = \"transactionId\" -> \"id\" # forces replacement\n\n\
+             Warning: table would be replaced, which deletes its data: apply refuses this unless run with --replace table.\n\n\
              Plan: 0 to add, 1 to change, 1 to replace, 0 to destroy.\n"
         );
     }

@@ -3,6 +3,7 @@
 
 use crate::engine::graph::Graph;
 use crate::engine::model::{Declared, Observed};
+use crate::engine::ownership::{self, Foreign};
 use crate::engine::plan::{plan_apply, plan_destroy, Inputs, Plan};
 use crate::names::Suffix;
 use crate::program::{self, Settings, StackContext};
@@ -20,6 +21,20 @@ pub enum StackError {
     Read { resource: String, error: AwsError },
     #[error(transparent)]
     Graph(#[from] crate::engine::graph::GraphError),
+    #[error("{}", foreign_message(.suffix, .found))]
+    Foreign { suffix: String, found: Vec<Foreign> },
+}
+
+fn foreign_message(suffix: &str, found: &[Foreign]) -> String {
+    let list: String = found.iter().map(|f| format!("\n  - {f}")).collect();
+    format!(
+        "{} resource(s) under this stack's names are not managed by it:{list}\n\
+         webhook-stack never takes over, changes or deletes what it did not create. \
+         To manage them with this stack, run `webhook-stack import --suffix {suffix}` \
+         (it records them in state as they are, changing nothing in AWS); \
+         otherwise remove or rename them.",
+        found.len()
+    )
 }
 
 /// A stack as found: program, graph, state and live resources.
@@ -30,6 +45,8 @@ pub struct Stack {
     pub file: StateFile,
     pub state: Option<State>,
     pub observed: BTreeMap<String, Observed>,
+    /// Resources found under the stack's names that it does not own.
+    pub foreign: Vec<Foreign>,
 }
 
 impl Stack {
@@ -133,6 +150,7 @@ impl Stack {
             }
         }
         let graph = Graph::new(declared.iter().map(|d| (d.key, d.dependencies())))?;
+        let foreign = ownership::foreign(&declared, state.as_ref(), &observed, suffix.as_str());
         Ok(Stack {
             ctx,
             declared,
@@ -140,28 +158,63 @@ impl Stack {
             file,
             state,
             observed,
+            foreign,
         })
     }
 
-    fn inputs(&self) -> Inputs<'_> {
+    fn inputs<'a>(
+        &'a self,
+        observed: &'a BTreeMap<String, Observed>,
+        replace: &'a [String],
+    ) -> Inputs<'a> {
         Inputs {
             declared: &self.declared,
             graph: &self.graph,
             state: self.state.as_ref(),
-            observed: &self.observed,
+            observed,
             normalize: &providers::normalize,
             suffix: self.ctx.suffix.as_str(),
             region: &self.ctx.region,
             account: &self.ctx.account,
+            replace,
         }
     }
 
-    pub fn plan(&self) -> Plan {
-        plan_apply(&self.inputs())
+    /// The plan that brings AWS to the program, replacing the resources in
+    /// `replace` whether or not they changed. Refused when a resource under
+    /// a stack name is not the stack's (SPEC §2 "Ownership").
+    pub fn plan(&self, replace: &[String]) -> Result<Plan, StackError> {
+        if !self.foreign.is_empty() {
+            return Err(StackError::Foreign {
+                suffix: self.ctx.suffix.as_str().to_owned(),
+                found: self.foreign.clone(),
+            });
+        }
+        Ok(plan_apply(&self.inputs(&self.observed, replace)))
     }
 
+    /// The plan that deletes what the stack owns; what is not its own is
+    /// left alone.
     pub fn plan_destroy(&self) -> Plan {
-        plan_destroy(&self.inputs())
+        let owned = self.owned_observed();
+        plan_destroy(&self.inputs(&owned, &[]))
+    }
+
+    /// Live resources the stack owns (recorded, or carrying its tags).
+    pub fn owned_observed(&self) -> BTreeMap<String, Observed> {
+        self.observed
+            .iter()
+            .filter(|(k, _)| !self.foreign.iter().any(|f| &f.resource == *k))
+            .map(|(k, o)| (k.clone(), o.clone()))
+            .collect()
+    }
+
+    /// Resources whose creation was pending when the state was loaded.
+    pub fn pending_before(&self) -> std::collections::BTreeSet<String> {
+        self.state
+            .iter()
+            .flat_map(|s| s.pending.keys().cloned())
+            .collect()
     }
 
     /// The state to write into: the loaded one, or a fresh one.

@@ -112,7 +112,8 @@ fn a_corrupt_unknown_or_foreign_state_is_refused_and_left_untouched() {
 }
 
 #[test]
-fn a_held_lock_refuses_a_second_apply_and_a_stale_one_says_how_to_clear_it() {
+fn a_held_lock_refuses_or_waits_and_a_dead_holders_lock_needs_no_janitor() {
+    use std::io::{BufRead, BufReader};
     let st = TestStack::new("locked");
     fs::create_dir_all(st.state_dir()).unwrap();
     let lock = st.state_dir().join("locked.json.lock");
@@ -120,10 +121,12 @@ fn a_held_lock_refuses_a_second_apply_and_a_stale_one_says_how_to_clear_it() {
         .unwrap()
         .trim()
         .to_owned();
-    // This test process is alive: the lock is held.
+    // This test process holds the OS lock, as a running apply would.
     let holder = serde_json::json!({"pid": std::process::id(), "host": host,
         "started": "2026-11-29T10:00:00Z", "command": "apply"});
     fs::write(&lock, holder.to_string()).unwrap();
+    let held = fs::File::open(&lock).unwrap();
+    held.try_lock().unwrap();
     let out = st.run(&["apply", "--yes"]);
     assert_eq!(out.code, 1);
     assert!(
@@ -134,23 +137,48 @@ fn a_held_lock_refuses_a_second_apply_and_a_stale_one_says_how_to_clear_it() {
         "{}",
         out.stderr
     );
+    assert!(out.stderr.contains("--lock-timeout"), "{}", out.stderr);
     assert!(lock.exists(), "someone else's lock is not removed");
-
-    let dead = serde_json::json!({"pid": 999_999_999u32, "host": host,
-        "started": "2026-11-29T10:00:00Z", "command": "apply"});
-    fs::write(&lock, dead.to_string()).unwrap();
-    let out = st.run(&["apply", "--yes"]);
-    assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("is stale"), "{}", out.stderr);
+    let out = st.run(&["force-unlock"]);
+    assert_eq!(out.code, 1, "a live holder's lock is not forced");
     assert!(
-        out.stderr
-            .contains("webhook-stack force-unlock --suffix locked"),
+        out.stderr.contains("held by a running process"),
         "{}",
         out.stderr
     );
+    assert!(lock.exists());
+
+    // --lock-timeout waits: the run says it is waiting, and goes on as
+    // soon as the holder lets go.
+    let mut child = st
+        .command(&["apply", "--yes", "--lock-timeout", "5m"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("Waiting for the state lock"), "{line}");
+    drop(held);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    assert!(!lock.exists(), "released by the run that took it");
+
+    // A lock file whose holder died (no OS lock on it, as `kill -9`
+    // leaves it): the next run just takes it.
+    let dead = serde_json::json!({"pid": 999_999_999u32, "host": host,
+        "started": "2026-11-29T10:00:00Z", "command": "apply"});
+    fs::write(&lock, dead.to_string()).unwrap();
+    st.run(&["plan"]).ok();
+    st.run(&["apply", "--yes"]).ok();
+    assert!(!lock.exists());
+    fs::write(&lock, dead.to_string()).unwrap();
     let out = st.run(&["force-unlock"]).ok();
     assert!(
-        out.stderr.contains("Removed the lock of pid 999999999"),
+        out.stderr
+            .contains("Removed the lock file left by pid 999999999"),
         "{}",
         out.stderr
     );
@@ -160,12 +188,16 @@ fn a_held_lock_refuses_a_second_apply_and_a_stale_one_says_how_to_clear_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_aws_error_mid_apply_names_the_resource_and_state_keeps_what_exists() {
     let st = TestStack::new("midfail");
-    // A log group made by hand, without the key: apply adopts it and must
-    // associate the key, which the emulator does not implement (HTTP 500).
+    // A log group of this stack's (its tags) whose state was lost, without
+    // the key: apply adopts it and must associate the key, which the
+    // emulator does not implement (HTTP 500).
     let cfg = sdk().await;
     let logs = aws_sdk_cloudwatchlogs::Client::new(&cfg);
     logs.create_log_group()
         .log_group_name("/aws/lambda/webhook-processor-midfail")
+        .tags("ManagedBy", "webhook-stack")
+        .tags("Environment", "midfail")
+        .tags("Project", "webhook-processor")
         .send()
         .await
         .unwrap();
@@ -215,4 +247,30 @@ async fn an_aws_error_mid_apply_names_the_resource_and_state_keeps_what_exists()
         .await
         .unwrap();
     assert_eq!(key.key_metadata().unwrap().key_id(), key_id);
+}
+
+#[test]
+fn usage_errors_exit_1_on_every_command_and_help_and_version_exit_0() {
+    let st = TestStack::new("usage");
+    // An unknown flag must never read as "drifted" (2) to a cron job.
+    for args in [
+        vec!["drift", "--jsn"],
+        vec!["plan", "--detailed-exitcode", "--memory-size", "abc"],
+        vec!["apply", "--yes", "--no-such-flag"],
+        vec!["destroy", "--kms-deletion-window-days", "x"],
+        vec!["outputs", "extra"],
+        vec!["import", "--bogus"],
+        vec!["force-unlock", "--bogus"],
+        vec!["no-such-command"],
+        vec![],
+    ] {
+        let out = st.run(&args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.is_empty(), "{args:?} says what is wrong");
+    }
+    for args in [vec!["--help"], vec!["drift", "--help"], vec!["--version"]] {
+        let out = st.run(&args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
 }

@@ -30,23 +30,10 @@ fn run_killed_after(st: &TestStack, args: &[&str], k: usize) {
     }
     let _ = child.kill(); // SIGKILL
     let _ = child.wait();
-    // The killed run's lock stays behind: the next run names it as stale and
-    // says how to clear it; clearing it is the operator's explicit step.
-    let lock = st.state_dir().join(format!("{}.json.lock", st.suffix));
-    if lock.exists() {
-        let refused = st.run(args);
-        assert_eq!(refused.code, 1, "k={k}");
-        assert!(
-            refused.stderr.contains("is stale"),
-            "k={k}: {}",
-            refused.stderr
-        );
-        assert!(refused
-            .stderr
-            .contains(&format!("force-unlock --suffix {}", st.suffix)));
-        st.run(&["force-unlock"]).ok();
-        assert!(!lock.exists());
-    }
+    // The killed run leaves its lock file, but the kernel released the OS
+    // lock with the process: the rerun needs no force-unlock (SPEC §3).
+    // (The proxy stopped only once moto had answered every request it
+    // forwarded, so nothing the killed run sent is still being processed.)
 }
 
 /// How many AWS requests a command makes when nothing interrupts it.

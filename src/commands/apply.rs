@@ -5,6 +5,8 @@ use super::walk::{execute, report_outcome};
 use super::{code_package, color, confirm, connect, outputs, print_json, report_calls, ExitStatus};
 use crate::cli::{Code, Confirm, Tuning};
 use crate::config::{check_parallelism, Config};
+use crate::engine::model::Kind;
+use crate::engine::plan::Action;
 use crate::providers::Providers;
 use crate::render::{plan_text, Style};
 use crate::stack::Stack;
@@ -24,6 +26,7 @@ pub async fn run(
     config: &Config,
     code: &Code,
     tuning: &Tuning,
+    replace: &[String],
     opts: &Confirm,
     plan_file: Option<&Path>,
 ) -> Result<ExitStatus> {
@@ -34,7 +37,7 @@ pub async fn run(
         Some(s) => s.settings.clone(),
         None => crate::config::check_tuning(tuning)?,
     };
-    let lock = Lock::acquire(&config.state, "apply")?;
+    let lock = Lock::acquire(&config.state, "apply", config.lock_timeout).await?;
     let package = code_package(code)?;
     let aws = connect(config).await;
     let stack = Stack::load(
@@ -45,7 +48,12 @@ pub async fn run(
         settings,
     )
     .await?;
-    let plan = stack.plan();
+    // A saved plan is re-made with the --replace it was made with.
+    let replace = match &saved {
+        Some(s) => s.plan.replace.as_slice(),
+        None => replace,
+    };
+    let plan = stack.plan(replace)?;
     if let Some(saved) = &saved {
         // The saved plan is carried out only if planning now gives the same
         // steps against the same state and code: anything else means the
@@ -77,7 +85,58 @@ pub async fn run(
     if !config.json {
         print!("{}", plan_text(&plan, Style { color: color() }));
     }
+    let refused = plan.unsafe_steps();
+    if !refused.is_empty() {
+        let list: Vec<String> = refused
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} ({}) {}: that deletes {}",
+                    s.resource,
+                    s.id.as_deref().unwrap_or("-"),
+                    if s.action == Action::Delete {
+                        "would be deleted"
+                    } else {
+                        "would be replaced"
+                    },
+                    match s.kind {
+                        Kind::KmsKey => "the key, and what it encrypted becomes unreadable",
+                        _ => "every item it holds",
+                    }
+                )
+            })
+            .collect();
+        let names: Vec<String> = refused
+            .iter()
+            .map(|s| format!("--replace {}", s.resource))
+            .collect();
+        bail!(
+            "apply refuses to delete data or keys outside `destroy`:\n  - {}\nNothing was changed. If this is really wanted, run apply again with {}; otherwise change the program (or the resource) back.",
+            list.join("\n  - "),
+            names.join(" ")
+        );
+    }
+    let providers = Providers {
+        aws: aws.clone(),
+        account: stack.ctx.account.clone(),
+        code: Arc::new(package.zip),
+        kms_deletion_window_days: 7,
+        pending_before: stack.pending_before(),
+    };
     if !plan.has_changes() {
+        // Nothing to change in AWS, but state may still hold older values
+        // than what is live (and wanted): record them, so that `drift`
+        // agrees with the "No changes" just printed. No AWS call is made.
+        if let Some(before) = &stack.state {
+            let mut state = before.clone();
+            let report = execute(&stack, &plan, providers, parallelism, &mut state, &lock).await;
+            if !report_outcome(&report) {
+                return Ok(ExitStatus::Failure);
+            }
+            if state.serial != before.serial && !config.json {
+                println!("State updated: it now records the live values, which match the program.");
+            }
+        }
         if config.json {
             print_json(&PlanReport {
                 plan: &plan,
@@ -91,12 +150,6 @@ pub async fn run(
         eprintln!("Apply cancelled.");
         return Ok(ExitStatus::Failure);
     }
-    let providers = Providers {
-        aws: aws.clone(),
-        account: stack.ctx.account.clone(),
-        code: Arc::new(package.zip),
-        kms_deletion_window_days: 7,
-    };
     let mut state = stack.state_or_new();
     let report = execute(&stack, &plan, providers, parallelism, &mut state, &lock).await;
     let ok = report_outcome(&report);

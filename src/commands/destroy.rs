@@ -14,7 +14,7 @@ use std::sync::Arc;
 pub async fn run(config: &Config, opts: &Confirm, window_days: i32) -> Result<ExitStatus> {
     let parallelism = check_parallelism(opts.parallelism)?;
     let window_days = check_deletion_window(window_days)?;
-    let lock = Lock::acquire(&config.state, "destroy")?;
+    let lock = Lock::acquire(&config.state, "destroy", config.lock_timeout).await?;
     let aws = connect(config).await;
     // The code is not needed to delete a function.
     let stack = Stack::load(
@@ -75,6 +75,7 @@ pub async fn run(config: &Config, opts: &Confirm, window_days: i32) -> Result<Ex
         account: stack.ctx.account.clone(),
         code: Arc::new(Vec::new()),
         kms_deletion_window_days: window_days,
+        pending_before: stack.pending_before(),
     };
     let report = execute(&stack, &plan, providers, parallelism, &mut state, &lock).await;
     let ok = report_outcome(&report);

@@ -8,7 +8,7 @@ use crate::state::{Lock, ResourceState};
 use anyhow::Result;
 
 pub async fn run(config: &Config) -> Result<ExitStatus> {
-    let lock = Lock::acquire(&config.state, "import")?;
+    let lock = Lock::acquire(&config.state, "import", config.lock_timeout).await?;
     let aws = connect(config).await;
     let stack = Stack::load(
         &aws,

@@ -40,23 +40,51 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Plan {
             code,
             tuning,
+            replace,
             detailed_exitcode,
             out,
             all: false,
-        } => plan::run(&config, &code, &tuning, detailed_exitcode, out.as_deref()).await,
+        } => {
+            let replace = crate::config::check_replace(&replace)?;
+            plan::run(
+                &config,
+                &code,
+                &tuning,
+                &replace,
+                detailed_exitcode,
+                out.as_deref(),
+            )
+            .await
+        }
         Command::Plan {
             code,
             tuning,
+            replace,
             detailed_exitcode,
             all: true,
             ..
-        } => plan::run_all(&config, &code, &tuning, detailed_exitcode).await,
+        } => {
+            let replace = crate::config::check_replace(&replace)?;
+            plan::run_all(&config, &code, &tuning, &replace, detailed_exitcode).await
+        }
         Command::Apply {
             code,
             tuning,
+            replace,
             confirm,
             plan_file,
-        } => apply::run(&config, &code, &tuning, &confirm, plan_file.as_deref()).await,
+        } => {
+            let replace = crate::config::check_replace(&replace)?;
+            apply::run(
+                &config,
+                &code,
+                &tuning,
+                &replace,
+                &confirm,
+                plan_file.as_deref(),
+            )
+            .await
+        }
         Command::Destroy {
             confirm,
             kms_deletion_window_days,
@@ -91,11 +119,13 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         }
         Command::ForceUnlock => {
             match crate::state::force_unlock(&config.state)? {
-                Some(h) => eprintln!(
-                    "Removed the lock of pid {} on {} (since {}, command {}).",
+                crate::state::Unlocked::Cleared(h) => eprintln!(
+                    "Removed the lock file left by pid {} on {} (since {}, command {}), which is no longer running.",
                     h.pid, h.host, h.started, h.command
                 ),
-                None => eprintln!("{} is not locked.", config.state.path.display()),
+                crate::state::Unlocked::NotLocked => {
+                    eprintln!("{} is not locked.", config.state.path.display())
+                }
             }
             Ok(ExitStatus::Success)
         }

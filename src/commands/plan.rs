@@ -31,6 +31,7 @@ pub async fn run(
     config: &Config,
     code: &Code,
     tuning: &Tuning,
+    replace: &[String],
     detailed: bool,
     out: Option<&Path>,
 ) -> Result<ExitStatus> {
@@ -45,7 +46,7 @@ pub async fn run(
         settings,
     )
     .await?;
-    let plan = stack.plan();
+    let plan = stack.plan(replace)?;
     if let Some(out) = out {
         let saved = SavedPlan {
             plan: plan.clone(),
@@ -86,6 +87,7 @@ pub async fn run_all(
     config: &Config,
     code: &Code,
     tuning: &Tuning,
+    replace: &[String],
     detailed: bool,
 ) -> Result<ExitStatus> {
     let settings = crate::config::check_tuning(tuning)?;
@@ -111,9 +113,8 @@ pub async fn run_all(
     let (mut errors, mut changed) = (0, 0);
     let mut stacks = Vec::new();
     for (suffix, result) in suffixes.iter().zip(results) {
-        match result {
-            Ok(stack) => {
-                let plan = stack.plan();
+        match result.and_then(|stack| stack.plan(replace)) {
+            Ok(plan) => {
                 changed += usize::from(plan.has_changes());
                 if !config.json {
                     println!("== stack {suffix}");

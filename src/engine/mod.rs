@@ -7,4 +7,5 @@ pub mod drift;
 pub mod expr;
 pub mod graph;
 pub mod model;
+pub mod ownership;
 pub mod plan;

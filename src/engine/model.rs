@@ -39,6 +39,14 @@ impl Kind {
         }
     }
 
+    /// Kinds whose deletion loses data or keys (the table's items, what the
+    /// key encrypted): outside `destroy`, apply replaces or deletes them only
+    /// when named in `--replace` (Terraform's `prevent_destroy`, on by
+    /// default for stateful resources).
+    pub fn holds_data(self) -> bool {
+        matches!(self, Kind::KmsKey | Kind::Table)
+    }
+
     /// Properties that AWS cannot change in place: a change to any of them
     /// replaces the resource (delete, then create).
     pub fn replace_keys(self) -> &'static [&'static str] {

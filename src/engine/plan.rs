@@ -62,6 +62,10 @@ pub struct Plan {
     /// resources the program no longer declares last (dependents first).
     pub steps: Vec<Step>,
     pub summary: Summary,
+    /// Resources named in `--replace`: replaced even without a change, and
+    /// allowed to be replaced or deleted although they hold data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<String>,
 }
 
 impl Plan {
@@ -69,6 +73,20 @@ impl Plan {
         self.steps
             .iter()
             .any(|s| s.action != Action::Noop || s.adopt)
+    }
+
+    /// Steps that would delete data or keys (replacing or deleting the
+    /// table or the key) without the resource being named in `--replace`:
+    /// shown by `plan`, refused by `apply`.
+    pub fn unsafe_steps(&self) -> Vec<&Step> {
+        self.steps
+            .iter()
+            .filter(|s| {
+                matches!(s.action, Action::Replace | Action::Delete)
+                    && s.kind.holds_data()
+                    && !self.replace.contains(&s.resource)
+            })
+            .collect()
     }
 }
 
@@ -99,6 +117,8 @@ pub struct Inputs<'a> {
     pub suffix: &'a str,
     pub region: &'a str,
     pub account: &'a str,
+    /// Resources to replace whether or not they changed (`--replace`).
+    pub replace: &'a [String],
 }
 
 impl Inputs<'_> {
@@ -125,6 +145,7 @@ impl Inputs<'_> {
             state_serial: self.state.map(|s| s.serial),
             steps,
             summary,
+            replace: self.replace.to_vec(),
         }
     }
 
@@ -201,7 +222,8 @@ pub fn plan_apply(inp: &Inputs<'_>) -> Plan {
             },
             Some(live) => {
                 let changes = diff(d.kind, &wanted, &live.props);
-                let action = if changes.iter().any(|c| c.forces_replacement) {
+                let forced = inp.replace.iter().any(|r| r == d.key);
+                let action = if forced || changes.iter().any(|c| c.forces_replacement) {
                     Action::Replace
                 } else if changes.is_empty() {
                     Action::Noop
@@ -229,9 +251,8 @@ pub fn plan_apply(inp: &Inputs<'_>) -> Plan {
     inp.finish(steps)
 }
 
-/// The plan that deletes every managed resource, dependents first. Resources
-/// found under the stack's names but missing from state are deleted too: they
-/// are the stack's, left by an interrupted run.
+/// The plan that deletes every resource the stack owns, dependents first:
+/// those in state, and creations recorded as pending (an interrupted run's).
 pub fn plan_destroy(inp: &Inputs<'_>) -> Plan {
     let mut steps: Vec<Step> = inp
         .orphans()
@@ -244,7 +265,12 @@ pub fn plan_destroy(inp: &Inputs<'_>) -> Plan {
             .iter()
             .find(|d| d.key == key)
             .expect("graph node is declared");
-        steps.extend(inp.delete_step(d.key, d.kind));
+        // Only what state records, or a creation it recorded as pending: a
+        // resource that merely carries a stack name is never deleted.
+        let pending = inp.state.is_some_and(|s| s.pending.contains_key(d.key));
+        if inp.in_state(d.key) || pending {
+            steps.extend(inp.delete_step(d.key, d.kind));
+        }
     }
     inp.finish(steps)
 }
@@ -296,6 +322,7 @@ mod tests {
             suffix: "dev",
             region: "us-east-1",
             account: "1",
+            replace: &[],
         };
         plan_apply(&inputs)
     }

@@ -16,6 +16,9 @@ pub const TABLE: &str = "table";
 pub const ROLE: &str = "role";
 pub const FUNCTION: &str = "function";
 
+/// Every resource the program declares, by logical name.
+pub const RESOURCES: [&str; 6] = [KMS_KEY, KMS_ALIAS, LOG_GROUP, TABLE, ROLE, FUNCTION];
+
 /// The tunable values of the stack; [`Settings::default`] is SPEC §1.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Settings {

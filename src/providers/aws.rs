@@ -141,10 +141,19 @@ fn sdk_retry_and_timeouts() -> (RetryConfig, TimeoutConfig) {
 
 impl Aws {
     pub async fn connect(conn: &Connection) -> Aws {
+        // As the AWS CLI: --region, else AWS_REGION / AWS_DEFAULT_REGION,
+        // else the region of the selected profile (--profile, else
+        // AWS_PROFILE) in the config file, else IMDS, else us-east-1. The
+        // default chain reads the profile named here, not only AWS_PROFILE.
+        let mut default_region =
+            aws_config::default_provider::region::DefaultRegionChain::builder();
+        if let Some(p) = &conn.profile {
+            default_region = default_region.profile_name(p);
+        }
         let region = aws_config::meta::region::RegionProviderChain::first_try(
             conn.region.clone().map(Region::new),
         )
-        .or_default_provider()
+        .or_else(default_region.build())
         .or_else(Region::new("us-east-1"));
         let (retry, timeouts) = sdk_retry_and_timeouts();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())

@@ -7,8 +7,14 @@ use super::props::{bool_prop, changed, str_prop, tags_value, TagChanges};
 use super::retry::{retry_eventual, Eventual};
 use super::{Aws, Failure};
 use crate::engine::model::{Observed, Props};
+use aws_config::retry::RetryConfig;
+use aws_sdk_kms::operation::create_key::CreateKeyOutput;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
+use std::time::Duration;
 
 fn outputs(key_id: &str, arn: &str) -> std::collections::BTreeMap<String, String> {
     [
@@ -134,24 +140,90 @@ fn tag_list(props: &Props) -> Vec<Tag> {
         .collect()
 }
 
-pub async fn create(aws: &Aws, desired: &Props) -> Result<Observed, Failure> {
-    let out = retry_eventual(&[Eventual::KmsPrincipalNotReady], || async {
-        aws.kms
-            .create_key()
-            .description(str_prop(desired, "description").unwrap_or_default())
-            .key_usage(KeyUsageType::from(
-                str_prop(desired, "key_usage").unwrap_or("ENCRYPT_DECRYPT"),
-            ))
-            .key_spec(KeySpec::from(
-                str_prop(desired, "key_spec").unwrap_or("SYMMETRIC_DEFAULT"),
-            ))
-            .policy(policy::to_document(&desired["policy"]))
-            .set_tags(Some(tag_list(desired)))
-            .send()
-            .await
-            .map_err(aws_error("CreateKey"))
-    })
-    .await?;
+/// `CreateKey` is not idempotent: an attempt whose answer was lost (a
+/// timeout, a dropped connection, a 5xx) may still have made a key. So the
+/// SDK does not retry it; this loop does, and reports whether a key may have
+/// been made behind its back.
+async fn create_key_once(aws: &Aws, desired: &Props) -> Result<(CreateKeyOutput, bool), AwsError> {
+    let mut uncertain = false;
+    let mut backoff = Duration::from_millis(100);
+    for attempt in 1.. {
+        // Ok(Err(_)): a transient failure, retried here rather than by
+        // retry_eventual (which retries only the propagation error).
+        let sent = retry_eventual(&[Eventual::KmsPrincipalNotReady], || async {
+            match aws
+                .kms
+                .create_key()
+                .description(str_prop(desired, "description").unwrap_or_default())
+                .key_usage(KeyUsageType::from(
+                    str_prop(desired, "key_usage").unwrap_or("ENCRYPT_DECRYPT"),
+                ))
+                .key_spec(KeySpec::from(
+                    str_prop(desired, "key_spec").unwrap_or("SYMMETRIC_DEFAULT"),
+                ))
+                .policy(policy::to_document(&desired["policy"]))
+                .set_tags(Some(tag_list(desired)))
+                .customize()
+                .config_override(
+                    aws_sdk_kms::config::Builder::default().retry_config(RetryConfig::disabled()),
+                )
+                .send()
+                .await
+            {
+                Ok(out) => Ok(Ok(out)),
+                Err(e) if is_transient(&e) => Ok(Err(aws_error("CreateKey")(e))),
+                Err(e) => Err(aws_error("CreateKey")(e)),
+            }
+        })
+        .await?;
+        match sent {
+            Ok(out) => return Ok((out, uncertain)),
+            Err(e) if attempt >= CREATE_ATTEMPTS => {
+                return Err(AwsError {
+                    message: format!(
+                        "{} (after {attempt} attempts; if one of them made a key, the next apply finds it by its tags)",
+                        e.message
+                    ),
+                    ..e
+                })
+            }
+            Err(_) => {
+                uncertain = true;
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+const CREATE_ATTEMPTS: u32 = 6;
+
+/// Throttling, a 5xx, a timeout or a lost connection: worth another attempt.
+fn is_transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    match e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(se) => {
+            se.raw().status().is_server_error()
+                || se
+                    .err()
+                    .code()
+                    .is_some_and(|c| c.contains("Throttl") || c == "KMSInternalException")
+        }
+        _ => false,
+    }
+}
+
+/// Creates the key. When a key may already exist behind the stack's back
+/// (`recovering`: a creation was pending in state, i.e. an earlier run died
+/// after sending CreateKey; or an attempt here lost its answer), every other
+/// enabled key carrying the stack's tags is an orphan of that lost creation:
+/// it is scheduled for deletion, and the run says so, so that a stack never
+/// keeps two live keys.
+pub async fn create(aws: &Aws, desired: &Props, recovering: bool) -> Result<Observed, Failure> {
+    let (out, uncertain) = create_key_once(aws, desired).await?;
     let meta = out
         .key_metadata
         .ok_or_else(|| AwsError::invalid("CreateKey", "no key metadata"))?;
@@ -164,6 +236,23 @@ pub async fn create(aws: &Aws, desired: &Props) -> Result<Observed, Failure> {
         },
         outputs: outputs(&meta.key_id, meta.arn().unwrap_or_default()),
     };
+    if recovering || uncertain {
+        let tags = super::props::map_prop(desired, "tags");
+        let extra = keys_with_tags(aws, &tags)
+            .await
+            .map_err(|e| Failure::partial(e, created.clone()))?;
+        for (_, id) in extra.into_iter().filter(|(_, id)| *id != meta.key_id) {
+            schedule_deletion(aws, &id, ORPHAN_WINDOW_DAYS)
+                .await
+                .map_err(|e| Failure::partial(e, created.clone()))?;
+            eprintln!(
+                "kms_key: key {id} carries this stack's tags but was never recorded (an earlier CreateKey whose answer was lost); \
+                 kept {} and scheduled {id} for deletion in {ORPHAN_WINDOW_DAYS} days \
+                 (`aws kms cancel-key-deletion --key-id {id}` undoes that)",
+                meta.key_id
+            );
+        }
+    }
     if bool_prop(desired, "enable_key_rotation") == Some(true) {
         aws.kms
             .enable_key_rotation()
@@ -293,11 +382,18 @@ pub async fn delete(aws: &Aws, current: &Observed, window_days: i32) -> Result<(
     if str_prop(&current.props, "key_state") == Some(KeyState::PendingDeletion.as_str()) {
         return Ok(());
     }
+    schedule_deletion(aws, &current.id, window_days).await
+}
+
+/// A key made by a lost CreateKey was never used: AWS's shortest window.
+const ORPHAN_WINDOW_DAYS: i32 = 7;
+
+async fn schedule_deletion(aws: &Aws, key_id: &str, window_days: i32) -> Result<(), AwsError> {
     // Scheduled by key id: the emulator fails on an ARN here.
     match aws
         .kms
         .schedule_key_deletion()
-        .key_id(&current.id)
+        .key_id(key_id)
         .pending_window_in_days(window_days)
         .send()
         .await
@@ -315,6 +411,19 @@ pub async fn find_by_tags(
     aws: &Aws,
     tags: &std::collections::BTreeMap<String, String>,
 ) -> Result<Option<String>, AwsError> {
+    let found = keys_with_tags(aws, tags).await?;
+    Ok(found
+        .into_iter()
+        .max_by_key(|(created, _)| created.secs())
+        .map(|(_, id)| id))
+}
+
+/// Every enabled (not pending deletion), customer-managed key carrying all
+/// of `tags`, with its creation date.
+async fn keys_with_tags(
+    aws: &Aws,
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<(aws_smithy_types::DateTime, String)>, AwsError> {
     let keys: Vec<String> = aws
         .kms
         .list_keys()
@@ -329,7 +438,7 @@ pub async fn find_by_tags(
                 .map(|k| k.key_id.unwrap_or_default())
         })
         .collect::<Result<_, _>>()?;
-    let mut best: Option<(aws_smithy_types::DateTime, String)> = None;
+    let mut out = Vec::new();
     for key_id in keys {
         let meta = match aws.kms.describe_key().key_id(&key_id).send().await {
             Ok(out) => out.key_metadata,
@@ -360,13 +469,8 @@ pub async fn find_by_tags(
                 .creation_date()
                 .cloned()
                 .unwrap_or(aws_smithy_types::DateTime::from_secs(0));
-            if best
-                .as_ref()
-                .is_none_or(|(d, _)| created.secs() >= d.secs())
-            {
-                best = Some((created, key_id));
-            }
+            out.push((created, key_id));
         }
     }
-    Ok(best.map(|(_, id)| id))
+    Ok(out)
 }

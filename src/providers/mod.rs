@@ -145,13 +145,23 @@ pub struct Providers {
     /// The function's code package.
     pub code: Arc<Vec<u8>>,
     pub kms_deletion_window_days: i32,
+    /// Resources whose creation was pending in state when the run began:
+    /// an earlier run died after asking AWS to create them.
+    pub pending_before: std::collections::BTreeSet<String>,
 }
 
 impl Providers {
-    async fn create(&self, kind: Kind, desired: &Props) -> Result<Observed, Failure> {
+    async fn create(
+        &self,
+        resource: &str,
+        kind: Kind,
+        desired: &Props,
+    ) -> Result<Observed, Failure> {
         let aws = &self.aws;
         match kind {
-            Kind::KmsKey => kms_key::create(aws, desired).await,
+            Kind::KmsKey => {
+                kms_key::create(aws, desired, self.pending_before.contains(resource)).await
+            }
             Kind::KmsAlias => {
                 let name = props::str_prop(desired, "name").unwrap_or_default();
                 let arn = format!("arn:aws:kms:{}:{}:{}", aws.region, self.account, name);
@@ -210,14 +220,19 @@ impl Providers {
             })
         };
         match op.action {
-            Action::Create => self.create(op.kind, &op.desired).await.map(Some),
+            Action::Create => self
+                .create(&op.resource, op.kind, &op.desired)
+                .await
+                .map(Some),
             Action::Update => self
                 .update(op.kind, &current()?, &op.desired)
                 .await
                 .map(Some),
             Action::Replace => {
                 self.delete(op.kind, &current()?).await?;
-                self.create(op.kind, &op.desired).await.map(Some)
+                self.create(&op.resource, op.kind, &op.desired)
+                    .await
+                    .map(Some)
             }
             Action::Delete => {
                 self.delete(op.kind, &current()?).await?;

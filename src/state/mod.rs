@@ -5,7 +5,7 @@
 
 mod lock;
 
-pub use lock::{force_unlock, Lock, LockHolder};
+pub use lock::{force_unlock, Lock, LockHolder, Unlocked};
 
 use crate::engine::model::{Kind, Props};
 use serde::{Deserialize, Serialize};
@@ -47,14 +47,13 @@ pub enum StateError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("state is locked by pid {} on {} since {} (command: {}); wait for it to finish", .0.pid, .0.host, .0.started, .0.command)]
-    Locked(Box<LockHolder>),
-    #[error("state lock {path} is stale: its holder, pid {} on {} since {} (command: {}), is no longer running. Check that no other run is in progress, then run `webhook-stack force-unlock --suffix {suffix}`", .holder.pid, .holder.host, .holder.started, .holder.command)]
-    StaleLock {
-        path: PathBuf,
-        suffix: String,
+    #[error("state is locked by pid {} on {} since {} (command: {}){}; wait for it to finish, or give --lock-timeout DURATION (e.g. 5m) to wait", .holder.pid, .holder.host, .holder.started, .holder.command, if .waited.is_zero() { String::new() } else { format!(", still after waiting {}s", .waited.as_secs()) })]
+    Locked {
         holder: Box<LockHolder>,
+        waited: std::time::Duration,
     },
+    #[error("the lock is held by a running process, pid {} on {} since {} (command: {}); it is released when that run ends, so there is nothing to force", .0.pid, .0.host, .0.started, .0.command)]
+    HeldByLiveProcess(Box<LockHolder>),
     #[error("cannot take state lock {path}: {source}")]
     LockIo {
         path: PathBuf,
@@ -148,14 +147,12 @@ impl State {
 #[derive(Debug, Clone)]
 pub struct StateFile {
     pub path: PathBuf,
-    pub suffix: String,
 }
 
 impl StateFile {
     pub fn new(dir: &Path, suffix: &str) -> Self {
         StateFile {
             path: dir.join(format!("{suffix}.json")),
-            suffix: suffix.into(),
         }
     }
 
@@ -301,7 +298,13 @@ mod tests {
     fn saves_atomically_with_backup_mode_0600_and_rising_serial() {
         let dir = tmpdir("save");
         let file = StateFile::new(&dir, "dev");
-        let lock = Lock::acquire(&file, "test").unwrap();
+        let lock = futures_util::FutureExt::now_or_never(Lock::acquire(
+            &file,
+            "test",
+            std::time::Duration::ZERO,
+        ))
+        .expect("no wait")
+        .unwrap();
         assert_eq!(file.load().unwrap(), None);
         let mut st = State::new("dev", "us-east-1", "123456789012");
         file.save(&mut st, &lock).unwrap();
