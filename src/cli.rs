@@ -52,8 +52,16 @@ pub struct Global {
 pub struct Code {
     /// Deploy this prebuilt zip (holding one executable, `bootstrap`) instead
     /// of building handler/ for arm64.
-    #[arg(long, env = "WEBHOOK_STACK_HANDLER_ZIP")]
+    #[arg(
+        long,
+        env = "WEBHOOK_STACK_HANDLER_ZIP",
+        conflicts_with = "handler_dir"
+    )]
     pub handler_zip: Option<PathBuf>,
+    /// The handler crate to build (default: handler/ of the checkout that
+    /// holds the working directory, found by looking upwards).
+    #[arg(long, env = "WEBHOOK_STACK_HANDLER_DIR", value_name = "DIR")]
+    pub handler_dir: Option<PathBuf>,
 }
 
 /// Stack settings that the seed's README names as tuning knobs. Defaults are
@@ -163,5 +171,9 @@ pub enum Command {
         /// Where to write the zip.
         #[arg(long, default_value = "target/lambda/webhook-processor.zip")]
         out: PathBuf,
+        /// The handler crate to build (default: handler/ of the checkout
+        /// that holds the working directory).
+        #[arg(long, env = "WEBHOOK_STACK_HANDLER_DIR", value_name = "DIR")]
+        handler_dir: Option<PathBuf>,
     },
 }

@@ -3,8 +3,10 @@
 
 use crate::cli::Global;
 use crate::names::{Suffix, SuffixError};
+use crate::program::Settings;
 use crate::providers::Connection;
 use crate::state::StateFile;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -130,55 +132,66 @@ const RETENTION_DAYS: [i32; 22] = [
 #[error("{0}")]
 pub struct TuningError(String);
 
-/// Checks the tuning settings against AWS's documented limits (the emulator
+/// Checks the tuning options against AWS's documented limits (the emulator
 /// accepts anything, so they are checked here, before any call).
-pub fn check_tuning(t: &crate::cli::Tuning) -> Result<crate::program::Settings, TuningError> {
+pub fn check_tuning(t: &crate::cli::Tuning) -> Result<Settings, TuningError> {
+    let mut extra_tags = BTreeMap::new();
+    for tag in &t.tags {
+        let Some((k, v)) = tag.split_once('=') else {
+            return Err(TuningError(format!("--tag {tag:?} is not KEY=VALUE")));
+        };
+        extra_tags.insert(k.to_owned(), v.to_owned());
+    }
+    check_settings(Settings {
+        memory_size: t.memory_size,
+        timeout: t.timeout,
+        reserved_concurrency: t.reserved_concurrency,
+        log_retention_days: t.log_retention_days,
+        log_level: t.log_level.clone(),
+        extra_tags,
+    })
+}
+
+/// Checks settings wherever they come from: options, or a saved plan (a
+/// hand-edited plan file gets the same checks as the flags).
+pub fn check_settings(s: Settings) -> Result<Settings, TuningError> {
     let range = |name: &str, v: i32, lo: i32, hi: i32| {
         if (lo..=hi).contains(&v) {
-            Ok(v)
+            Ok(())
         } else {
             Err(TuningError(format!(
                 "--{name} must be between {lo} and {hi}, not {v}"
             )))
         }
     };
-    if !RETENTION_DAYS.contains(&t.log_retention_days) {
+    range("memory-size", s.memory_size, 128, 10240)?;
+    range("timeout", s.timeout, 1, 900)?;
+    range("reserved-concurrency", s.reserved_concurrency, 0, 1000)?;
+    if !RETENTION_DAYS.contains(&s.log_retention_days) {
         return Err(TuningError(format!(
             "--log-retention-days must be one of {RETENTION_DAYS:?}, not {}",
-            t.log_retention_days
+            s.log_retention_days
         )));
     }
-    if !["trace", "debug", "info", "warn", "error"].contains(&t.log_level.as_str()) {
+    if !["trace", "debug", "info", "warn", "error"].contains(&s.log_level.as_str()) {
         return Err(TuningError(format!(
             "--log-level must be trace, debug, info, warn or error, not {:?}",
-            t.log_level
+            s.log_level
         )));
     }
-    let mut extra_tags = std::collections::BTreeMap::new();
-    for tag in &t.tags {
-        let Some((k, v)) = tag.split_once('=') else {
-            return Err(TuningError(format!("--tag {tag:?} is not KEY=VALUE")));
-        };
+    for (k, v) in &s.extra_tags {
         if k.is_empty() || k.len() > 128 || v.len() > 256 || k.starts_with("aws:") {
             return Err(TuningError(format!(
-                "--tag {tag:?}: keys are 1-128 characters and may not start with aws:, values at most 256"
+                "--tag {k}={v}: keys are 1-128 characters and may not start with aws:, values at most 256"
             )));
         }
-        if ["Project", "Environment", "ManagedBy"].contains(&k) {
+        if ["Project", "Environment", "ManagedBy"].contains(&k.as_str()) {
             return Err(TuningError(format!(
                 "--tag {k}: this tag is set by the stack"
             )));
         }
-        extra_tags.insert(k.to_owned(), v.to_owned());
     }
-    Ok(crate::program::Settings {
-        memory_size: range("memory-size", t.memory_size, 128, 10240)?,
-        timeout: range("timeout", t.timeout, 1, 900)?,
-        reserved_concurrency: range("reserved-concurrency", t.reserved_concurrency, 0, 1000)?,
-        log_retention_days: t.log_retention_days,
-        log_level: t.log_level.clone(),
-        extra_tags,
-    })
+    Ok(s)
 }
 
 #[cfg(test)]

@@ -109,3 +109,92 @@ fn import_adopts_a_stack_without_state_and_changes_nothing() {
         again.stdout
     );
 }
+
+#[test]
+fn a_hand_edited_saved_plan_is_checked_like_the_flags() {
+    let st = TestStack::new("editedplan");
+    st.run(&["apply", "--yes"]).ok();
+    let plan_file = st.dir.join("plan.json");
+    let plan_arg = plan_file.to_str().unwrap();
+    st.run(&["plan", "--memory-size", "2048", "--out", plan_arg])
+        .ok();
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&plan_file).unwrap()).unwrap();
+    let state_before = std::fs::read(st.state_path()).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit, &str); 4] = [
+        (
+            "memory",
+            |p| p["settings"]["memory_size"] = 99_999.into(),
+            "--memory-size must be between 128 and 10240, not 99999",
+        ),
+        (
+            "tag",
+            |p| p["settings"]["extra_tags"]["ManagedBy"] = "someone-else".into(),
+            "--tag ManagedBy: this tag is set by the stack",
+        ),
+        (
+            "replace",
+            |p| p["plan"]["replace"] = serde_json::json!(["everything"]),
+            "--replace \"everything\": no such resource",
+        ),
+        (
+            // Steps edited to drop a tag: they no longer match what the
+            // settings give, so the plan is refused as not what was made.
+            "steps",
+            |p| {
+                let steps = p["plan"]["steps"].as_array_mut().unwrap();
+                steps.push(serde_json::json!({"resource": "function",
+                    "type": "aws:lambda/function", "action": "update",
+                    "changes": [{"path": "tags.ManagedBy", "before": "webhook-stack"}]}));
+            },
+            "the saved plan is stale",
+        ),
+    ];
+    for (name, edit, message) in edits {
+        let mut p = saved.clone();
+        edit(&mut p);
+        std::fs::write(&plan_file, p.to_string()).unwrap();
+        let out = st.run(&["apply", plan_arg]);
+        assert_eq!(out.code, 1, "{name}: {}", out.stdout);
+        assert!(out.stderr.contains(message), "{name}: {}", out.stderr);
+        assert_eq!(
+            std::fs::read(st.state_path()).unwrap(),
+            state_before,
+            "{name}: state untouched"
+        );
+    }
+    st.run(&["plan", "--detailed-exitcode"]).ok();
+}
+
+#[test]
+fn the_handler_is_found_at_run_time_or_the_binary_says_what_it_needs() {
+    let st = TestStack::new("nohandler");
+    // Run from outside any checkout, without a zip: nothing to build.
+    let out = st
+        .command(&["plan"])
+        .env_remove("WEBHOOK_STACK_HANDLER_ZIP")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .current_dir(&st.dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no handler/ to build"), "{stderr}");
+    assert!(
+        stderr.contains("--handler-zip PATH") && stderr.contains("--handler-dir DIR"),
+        "{stderr}"
+    );
+    let out = st
+        .command(&["plan", "--handler-dir", st.dir.to_str().unwrap()])
+        .env_remove("WEBHOOK_STACK_HANDLER_ZIP")
+        .current_dir(&st.dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not the handler/ crate of a webhook-stack checkout"),
+        "{stderr}"
+    );
+}

@@ -15,11 +15,23 @@ use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::sync::Arc;
 
+/// Reads a saved plan and checks what it carries as the flags would be
+/// checked: a hand-edited file cannot smuggle in an invalid setting, take
+/// away the stack's own tags, or name a resource the program lacks.
 fn load_saved(path: &Path) -> Result<SavedPlan> {
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read plan file {}", path.display()))?;
-    serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not a plan saved by `plan --out`", path.display()))
+    let mut saved: SavedPlan = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a plan saved by `plan --out`", path.display()))?;
+    let invalid = |e: &dyn std::fmt::Display| {
+        anyhow::anyhow!("plan file {}: {e}; nothing was changed", path.display())
+    };
+    saved.settings = crate::config::check_settings(saved.settings).map_err(|e| invalid(&e))?;
+    let replace = crate::cli::Replace {
+        resources: saved.plan.replace.clone(),
+    };
+    crate::config::check_replace(&replace).map_err(|e| invalid(&e))?;
+    Ok(saved)
 }
 
 pub async fn run(

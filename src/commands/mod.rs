@@ -14,7 +14,7 @@ use crate::package::{self, Package};
 use crate::providers::{Aws, CallCounts};
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -93,8 +93,11 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Drift { all: true } => drift::run_all(&config).await,
         Command::Outputs => outputs::run(&config),
         Command::Import => import::run(&config).await,
-        Command::Package { out } => {
-            let package = code_package(&Code { handler_zip: None })?;
+        Command::Package { out, handler_dir } => {
+            let package = code_package(&Code {
+                handler_zip: None,
+                handler_dir,
+            })?;
             if let Some(dir) = out.parent() {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -149,11 +152,45 @@ pub fn code_package(code: &Code) -> Result<Package> {
             })
         }
         None => {
-            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-            let exe = package::build_handler(root)?;
+            let root = checkout_root(code.handler_dir.as_deref())?;
+            let exe = package::build_handler(&root)?;
             Ok(package::package_executable(&exe)?)
         }
     }
+}
+
+/// The checkout whose handler/ is built: found at run time, never through
+/// a path compiled into the binary, so a release binary copied elsewhere
+/// says what it needs instead of building someone else's tree.
+fn checkout_root(handler_dir: Option<&Path>) -> Result<PathBuf> {
+    let is_checkout = |root: &Path| {
+        root.join("handler/Cargo.toml").is_file() && root.join(package::BUILD_SCRIPT).is_file()
+    };
+    if let Some(dir) = handler_dir {
+        let dir = std::fs::canonicalize(dir)
+            .with_context(|| format!("--handler-dir {}", dir.display()))?;
+        match dir.parent() {
+            Some(root) if dir.join("Cargo.toml").is_file() && is_checkout(root) => {
+                return Ok(root.to_owned())
+            }
+            _ => bail!(
+                "--handler-dir {}: not the handler/ crate of a webhook-stack checkout (expected Cargo.toml there and {} beside it)",
+                dir.display(),
+                package::BUILD_SCRIPT
+            ),
+        }
+    }
+    let cwd = std::env::current_dir().context("cannot read the working directory")?;
+    cwd.ancestors()
+        .find(|d| is_checkout(d))
+        .map(Path::to_owned)
+        .with_context(|| {
+            format!(
+                "no handler/ to build: neither {} nor a directory above it is a webhook-stack checkout. \
+                 Pass --handler-zip PATH (a zip made by `webhook-stack package`) or --handler-dir DIR (the handler crate)",
+                cwd.display()
+            )
+        })
 }
 
 /// Asks on a terminal; elsewhere requires `--yes`.
