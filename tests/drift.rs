@@ -5,43 +5,8 @@
 mod common;
 
 use common::spec::inline_policy;
-use common::{sdk, TestStack};
+use common::{drifted, row, sdk, TestStack};
 use serde_json::{json, Value};
-
-/// (resource, status, drifted paths) from `drift --json`, drifted ones only.
-fn drifted(st: &TestStack) -> (i32, Vec<(String, String, Vec<String>)>) {
-    let out = st.run(&["drift", "--json"]);
-    assert_ne!(out.code, 1, "{}", out.stderr);
-    let report = out.json();
-    let rows = report["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] != "IN_SYNC")
-        .map(|r| {
-            let paths = r["drifted_properties"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["path"].as_str().unwrap().to_owned())
-                .collect();
-            (
-                r["resource"].as_str().unwrap().to_owned(),
-                r["status"].as_str().unwrap().to_owned(),
-                paths,
-            )
-        })
-        .collect();
-    (out.code, rows)
-}
-
-fn row(resource: &str, status: &str, paths: &[&str]) -> (String, String, Vec<String>) {
-    (
-        resource.into(),
-        status.into(),
-        paths.iter().map(|p| p.to_string()).collect(),
-    )
-}
 
 #[track_caller]
 fn expect_then_repair(st: &TestStack, expected: Vec<(String, String, Vec<String>)>) {

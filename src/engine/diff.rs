@@ -10,15 +10,30 @@ pub struct PropertyChange {
     /// Dotted path: `tags.Environment`, `policy.Statement.WriteLogs.Action`.
     pub path: String,
     /// The current (live or recorded) value; absent when the field is new.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "present"
+    )]
     pub before: Option<Value>,
     /// The wanted value; absent when the field goes away. May be or contain
     /// [`UNKNOWN`].
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "present"
+    )]
     pub after: Option<Value>,
     /// AWS cannot change this in place.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub forces_replacement: bool,
+}
+
+/// A field that is present is `Some`, even when it is `null` (a value the
+/// program wants absent): serde's default would read `null` back as `None`,
+/// and a saved plan would then differ from the same plan made again.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// Compares `wanted` with `current`. Only the properties present in `wanted`

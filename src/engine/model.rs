@@ -54,7 +54,7 @@ impl Kind {
             Kind::KmsKey => &["key_spec", "key_usage"],
             Kind::KmsAlias => &["name"],
             Kind::LogGroup => &["name"],
-            Kind::Table => &["name", "partition_key"],
+            Kind::Table => &["name", "partition_key", "sort_key"],
             Kind::Role => &["name"],
             Kind::Function => &["name"],
         }

@@ -6,7 +6,7 @@ use crate::concat_expr;
 use crate::engine::expr::{lit, object, output, Expr};
 use crate::engine::model::{Declared, Kind};
 use crate::names::{Names, Suffix};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 pub const KMS_KEY: &str = "kms_key";
@@ -187,8 +187,12 @@ fn table(ctx: &StackContext) -> Declared {
                 "partition_key",
                 lit(json!({"name": "transactionId", "type": "S"})),
             ),
+            // The full key schema: no sort key.
+            ("sort_key", lit(Value::Null)),
             ("billing_mode", lit("PAY_PER_REQUEST")),
             ("sse_enabled", lit(true)),
+            // The AWS-managed key `aws/dynamodb`, as the seed: no customer key.
+            ("sse_kms_key", lit(Value::Null)),
             ("point_in_time_recovery", lit(true)),
             ("tags", ctx.tags()),
         ]),
@@ -290,6 +294,16 @@ fn function(ctx: &StackContext) -> Declared {
             ),
             ("kms_key_arn", output(KMS_KEY, "arn")),
             ("code_sha256", lit(ctx.code_sha256.clone())),
+            // Not set by the seed, so anything there is drift (SPEC §1
+            // "Security-relevant properties"): no layers, logs to the
+            // default group, no resource-based policy, no function URL.
+            ("layers", lit(json!([]))),
+            (
+                "logging_config",
+                lit(json!({"log_format": "Text", "log_group": names.log_group})),
+            ),
+            ("resource_policy", lit(Value::Null)),
+            ("function_url", lit(Value::Null)),
             ("tags", ctx.tags()),
         ]),
         // The function writes to its default log group, which must exist

@@ -9,7 +9,8 @@ use crate::engine::model::{Observed, Props};
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    Architecture, Environment, FunctionCode, Runtime, TracingConfig, TracingMode,
+    Architecture, Environment, FunctionCode, LogFormat, LoggingConfig, Runtime, TracingConfig,
+    TracingMode,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -19,7 +20,7 @@ use std::time::Duration;
 const FUNCTION_WAIT: Duration = Duration::from_secs(300);
 
 /// Properties set through UpdateFunctionConfiguration.
-const CONFIG_KEYS: [&str; 8] = [
+const CONFIG_KEYS: [&str; 10] = [
     "runtime",
     "handler",
     "memory_size",
@@ -28,7 +29,81 @@ const CONFIG_KEYS: [&str; 8] = [
     "environment",
     "kms_key_arn",
     "tracing_mode",
+    "layers",
+    "logging_config",
 ];
+
+/// The function's default log group, where Lambda logs when no
+/// `LoggingConfig` says otherwise.
+pub fn default_log_group(name: &str) -> String {
+    format!("/aws/lambda/{name}")
+}
+
+/// `LoggingConfig` as compared: AWS answers `Text` to the default group for
+/// a function that never set one (the emulator answers nothing: the same).
+fn logging_config(name: &str, lc: Option<&LoggingConfig>) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert(
+        "log_format".into(),
+        Value::from(
+            lc.and_then(|l| l.log_format())
+                .map(|f| f.as_str())
+                .unwrap_or(LogFormat::Text.as_str()),
+        ),
+    );
+    m.insert(
+        "log_group".into(),
+        Value::from(
+            lc.and_then(|l| l.log_group())
+                .map(str::to_owned)
+                .unwrap_or_else(|| default_log_group(name)),
+        ),
+    );
+    if let Some(level) = lc.and_then(|l| l.application_log_level()) {
+        m.insert("application_log_level".into(), level.as_str().into());
+    }
+    if let Some(level) = lc.and_then(|l| l.system_log_level()) {
+        m.insert("system_log_level".into(), level.as_str().into());
+    }
+    Value::Object(m)
+}
+
+/// The function's resource-based policy (`AddPermission` statements), or
+/// null when it has none.
+async fn resource_policy(aws: &Aws, name: &str) -> Result<Value, AwsError> {
+    match aws.lambda.get_policy().function_name(name).send().await {
+        Ok(out) => match out.policy() {
+            Some(doc) => {
+                super::policy::parse_document(doc).map_err(|m| AwsError::invalid("GetPolicy", m))
+            }
+            None => Ok(Value::Null),
+        },
+        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {
+            Ok(Value::Null)
+        }
+        Err(e) => Err(aws_error("GetPolicy")(e)),
+    }
+}
+
+/// The function's URL (unqualified), or null when it has none.
+async fn function_url(aws: &Aws, name: &str) -> Result<Value, AwsError> {
+    match aws
+        .lambda
+        .get_function_url_config()
+        .function_name(name)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(serde_json::json!({
+            "auth_type": out.auth_type().as_str(),
+            "url": out.function_url(),
+        })),
+        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {
+            Ok(Value::Null)
+        }
+        Err(e) => Err(aws_error("GetFunctionUrlConfig")(e)),
+    }
+}
 
 fn outputs(name: &str, arn: &str) -> BTreeMap<String, String> {
     [
@@ -39,12 +114,16 @@ fn outputs(name: &str, arn: &str) -> BTreeMap<String, String> {
 }
 
 pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
-    let (func, concurrency) = tokio::join!(
+    // Resource policy and URL are read with the rest: either one makes a
+    // payment function invokable by others (SPEC §1 "Security-relevant").
+    let (func, concurrency, policy, url) = tokio::join!(
         aws.lambda.get_function().function_name(name).send(),
         aws.lambda
             .get_function_concurrency()
             .function_name(name)
             .send(),
+        resource_policy(aws, name),
+        function_url(aws, name),
     );
     let func = match func {
         Ok(f) => f,
@@ -53,6 +132,7 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
         }
         Err(e) => return Err(aws_error("GetFunction")(e)),
     };
+    let (policy, url) = (policy?, url?);
     let reserved = match concurrency {
         Ok(c) => c
             .reserved_concurrent_executions
@@ -109,6 +189,21 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
         ("kms_key_arn".to_string(), opt(c.kms_key_arn())),
         ("code_sha256".to_string(), opt(c.code_sha256())),
         (
+            "layers".to_string(),
+            Value::from(
+                c.layers()
+                    .iter()
+                    .filter_map(|l| l.arn())
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        (
+            "logging_config".to_string(),
+            logging_config(name, c.logging_config()),
+        ),
+        ("resource_policy".to_string(), policy),
+        ("function_url".to_string(), url),
+        (
             "tags".to_string(),
             tags_value(func.tags().cloned().unwrap_or_default()),
         ),
@@ -133,6 +228,60 @@ fn tracing(desired: &Props) -> TracingConfig {
             str_prop(desired, "tracing_mode").unwrap_or("PassThrough"),
         ))
         .build()
+}
+
+fn string_list(desired: &Props, key: &str) -> Vec<String> {
+    desired
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn logging(desired: &Props) -> LoggingConfig {
+    let lc = &desired["logging_config"];
+    LoggingConfig::builder()
+        .log_format(LogFormat::from(
+            lc["log_format"]
+                .as_str()
+                .unwrap_or(LogFormat::Text.as_str()),
+        ))
+        .set_log_group(lc["log_group"].as_str().map(str::to_owned))
+        .build()
+}
+
+/// Removes every statement of the function's resource-based policy (the
+/// program grants no one the right to invoke it). The program declares no
+/// policy, so this only ever takes statements away.
+async fn remove_permissions(aws: &Aws, name: &str, policy: &Value) -> Result<(), AwsError> {
+    let statements = policy
+        .get("Statement")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.values());
+    for statement in statements {
+        let Some(sid) = statement.get("Sid").and_then(Value::as_str) else {
+            continue;
+        };
+        match aws
+            .lambda
+            .remove_permission()
+            .function_name(name)
+            .statement_id(sid)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {}
+            Err(e) => return Err(aws_error("RemovePermission")(e)),
+        }
+    }
+    Ok(())
 }
 
 fn architectures(desired: &Props) -> Vec<Architecture> {
@@ -283,6 +432,12 @@ pub async fn update(
         if changed(desired, have, "tracing_mode") {
             req = req.tracing_config(tracing(desired));
         }
+        if changed(desired, have, "layers") {
+            req = req.set_layers(Some(string_list(desired, "layers")));
+        }
+        if changed(desired, have, "logging_config") {
+            req = req.logging_config(logging(desired));
+        }
         retry_eventual(
             &[
                 Eventual::LambdaRoleNotReady,
@@ -314,6 +469,22 @@ pub async fn update(
     }
     if changed(desired, have, "reserved_concurrency") {
         set_concurrency(aws, name, int_prop(desired, "reserved_concurrency")).await?;
+    }
+    if changed(desired, have, "resource_policy") {
+        remove_permissions(aws, name, &have["resource_policy"]).await?;
+    }
+    if changed(desired, have, "function_url") && desired.get("function_url") == Some(&Value::Null) {
+        match aws
+            .lambda
+            .delete_function_url_config()
+            .function_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {}
+            Err(e) => return Err(aws_error("DeleteFunctionUrlConfig")(e).into()),
+        }
     }
     let arn = &current.outputs["arn"];
     TagChanges::between(desired, have)

@@ -1,10 +1,12 @@
 //! Updates the emulator cannot serve, against mocked clients
-//! (`aws-smithy-mocks`): moto 5.2.5 answers Logs AssociateKmsKey with HTTP 500
-//! and silently ignores TracingConfig and KMSKeyArn in Lambda's
-//! UpdateFunctionConfiguration (shared/MOTO.md). These tests check that the
-//! provider sends the right request; everything else is tested against moto.
+//! (`aws-smithy-mocks`): moto 5.2.5 answers Logs AssociateKmsKey with HTTP 500,
+//! silently ignores TracingConfig, KMSKeyArn and LoggingConfig in Lambda's
+//! UpdateFunctionConfiguration, never returns a LoggingConfig, and ignores a
+//! new SSESpecification in DynamoDB's UpdateTable (shared/MOTO.md). These
+//! tests check that the provider reads and sends the right thing; everything
+//! else is tested against moto.
 
-use super::{function, log_group, Aws};
+use super::{function, log_group, table, Aws};
 use crate::engine::model::{Observed, Props};
 use aws_config::BehaviorVersion;
 use aws_sdk_cloudwatchlogs::operation::associate_kms_key::AssociateKmsKeyOutput;
@@ -119,4 +121,154 @@ async fn tracing_and_the_environment_key_go_in_the_configuration_update() {
         .unwrap();
     assert_eq!(update.num_calls(), 1);
     assert!(settled.num_calls() >= 1, "waited for the update to settle");
+}
+
+fn not_found_policy() -> aws_sdk_lambda::operation::get_policy::GetPolicyError {
+    aws_sdk_lambda::operation::get_policy::GetPolicyError::ResourceNotFoundException(
+        aws_sdk_lambda::types::error::ResourceNotFoundException::builder().build(),
+    )
+}
+
+fn not_found_url() -> aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigError
+{
+    aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigError::ResourceNotFoundException(
+        aws_sdk_lambda::types::error::ResourceNotFoundException::builder().build(),
+    )
+}
+
+#[tokio::test]
+async fn a_logging_config_pointing_elsewhere_is_drift_and_is_put_back() {
+    use aws_sdk_lambda::operation::get_function_concurrency::GetFunctionConcurrencyOutput;
+    use aws_sdk_lambda::types::{LogFormat, LoggingConfig};
+    let name = "webhook-processor-dev";
+    let elsewhere = mock!(aws_sdk_lambda::Client::get_function).then_output(move || {
+        GetFunctionOutput::builder()
+            .configuration(
+                FunctionConfiguration::builder()
+                    .function_name(name)
+                    .logging_config(
+                        LoggingConfig::builder()
+                            .log_format(LogFormat::Json)
+                            .log_group("/somewhere/else")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let concurrency = mock!(aws_sdk_lambda::Client::get_function_concurrency)
+        .then_output(|| GetFunctionConcurrencyOutput::builder().build());
+    let policy = mock!(aws_sdk_lambda::Client::get_policy).then_error(not_found_policy);
+    let url = mock!(aws_sdk_lambda::Client::get_function_url_config).then_error(not_found_url);
+    let lambda = mock_client!(
+        aws_sdk_lambda,
+        RuleMode::MatchAny,
+        [&elsewhere, &concurrency, &policy, &url]
+    );
+    let logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, []);
+    let read = function::read(&aws_with(logs, lambda), name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        read.props["logging_config"],
+        json!({"log_format": "JSON", "log_group": "/somewhere/else"})
+    );
+    assert_eq!(read.props["resource_policy"], serde_json::Value::Null);
+    assert_eq!(read.props["function_url"], serde_json::Value::Null);
+
+    // Apply puts the default back: Text, to the function's own group.
+    let update = mock!(aws_sdk_lambda::Client::update_function_configuration)
+        .match_requests(move |r| {
+            r.logging_config().is_some_and(|l| {
+                l.log_format() == Some(&LogFormat::Text)
+                    && l.log_group() == Some("/aws/lambda/webhook-processor-dev")
+            }) && r.memory_size().is_none()
+        })
+        .then_output(|| UpdateFunctionConfigurationOutput::builder().build());
+    let settled = mock!(aws_sdk_lambda::Client::get_function).then_output(|| {
+        GetFunctionOutput::builder()
+            .configuration(
+                FunctionConfiguration::builder()
+                    .state(State::Active)
+                    .last_update_status(LastUpdateStatus::Successful)
+                    .build(),
+            )
+            .build()
+    });
+    let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&update, &settled]);
+    let logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, []);
+    let mut want = read.props.clone();
+    want.insert(
+        "logging_config".into(),
+        json!({"log_format": "Text", "log_group": "/aws/lambda/webhook-processor-dev"}),
+    );
+    let current = Observed {
+        outputs: [(
+            "arn".to_string(),
+            format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
+        )]
+        .into(),
+        ..read
+    };
+    function::update(&aws_with(logs, lambda), &current, &want, b"zip")
+        .await
+        .map_err(|f| f.error)
+        .unwrap();
+    assert_eq!(update.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_customer_key_on_the_table_is_switched_back_to_the_aws_managed_key() {
+    use aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput;
+    use aws_sdk_dynamodb::operation::update_table::UpdateTableOutput;
+    use aws_sdk_dynamodb::types::{SseType, TableDescription, TableStatus};
+    let name = "transactions-dev";
+    let update = mock!(aws_sdk_dynamodb::Client::update_table)
+        .match_requests(move |r| {
+            r.table_name() == Some(name)
+                && r.sse_specification().is_some_and(|s| {
+                    s.enabled() == Some(true)
+                        && s.sse_type() == Some(&SseType::Kms)
+                        // No key named: the AWS-managed aws/dynamodb.
+                        && s.kms_master_key_id().is_none()
+                })
+                && r.billing_mode().is_none()
+        })
+        .then_output(|| UpdateTableOutput::builder().build());
+    let active = mock!(aws_sdk_dynamodb::Client::describe_table).then_output(|| {
+        DescribeTableOutput::builder()
+            .table(
+                TableDescription::builder()
+                    .table_status(TableStatus::Active)
+                    .build(),
+            )
+            .build()
+    });
+    let ddb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&update, &active]);
+    let mut aws = aws_with(
+        mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, []),
+        mock_client!(aws_sdk_lambda, RuleMode::MatchAny, []),
+    );
+    aws.dynamodb = ddb;
+    let base = json!({"name": name, "billing_mode": "PAY_PER_REQUEST", "sse_enabled": true,
+        "point_in_time_recovery": true, "tags": {}});
+    let mut have = base.clone();
+    have["sse_kms_key"] = json!(NEW_KEY);
+    let mut want = base;
+    want["sse_kms_key"] = serde_json::Value::Null;
+    let current = Observed {
+        id: name.into(),
+        props: props(have),
+        outputs: [(
+            "arn".to_string(),
+            format!("arn:aws:dynamodb:us-east-1:123456789012:table/{name}"),
+        )]
+        .into(),
+    };
+    table::update(&aws, &current, &props(want))
+        .await
+        .map_err(|f| f.error)
+        .unwrap();
+    assert_eq!(update.num_calls(), 1);
 }

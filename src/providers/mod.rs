@@ -70,6 +70,9 @@ pub fn normalize(kind: Kind, mut props: Props) -> Props {
             if let Some(Value::Array(a)) = props.get_mut("architectures") {
                 a.sort_by_key(|v| v.to_string());
             }
+            if let Some(p) = props.get_mut("resource_policy").filter(|p| !p.is_null()) {
+                canon(p);
+            }
         }
         Kind::KmsAlias | Kind::LogGroup | Kind::Table => {}
     }

@@ -90,6 +90,23 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
             .unwrap_or_default();
         json!({"name": k.attribute_name, "type": ty})
     });
+    let range = table
+        .key_schema()
+        .iter()
+        .find(|k| k.key_type == KeyType::Range);
+    let sort_key = range.map(|k| {
+        let ty = table
+            .attribute_definitions()
+            .iter()
+            .find(|a| a.attribute_name == k.attribute_name)
+            .map(|a| a.attribute_type.as_str().to_owned())
+            .unwrap_or_default();
+        json!({"name": k.attribute_name, "type": ty})
+    });
+    let sse_kms_key = match table.sse_description().and_then(|s| s.kms_master_key_arn()) {
+        Some(arn) => customer_key(aws, arn).await?,
+        None => Value::Null,
+    };
     let billing = table
         .billing_mode_summary()
         .and_then(|b| b.billing_mode())
@@ -111,8 +128,10 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
             "partition_key".to_string(),
             partition_key.unwrap_or(Value::Null),
         ),
+        ("sort_key".to_string(), sort_key.unwrap_or(Value::Null)),
         ("billing_mode".to_string(), Value::from(billing)),
         ("sse_enabled".to_string(), Value::Bool(sse)),
+        ("sse_kms_key".to_string(), sse_kms_key),
         ("point_in_time_recovery".to_string(), Value::Bool(pitr)),
         (
             "tags".to_string(),
@@ -125,6 +144,34 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
         props,
         outputs: outputs(name, &arn),
     }))
+}
+
+/// The table's SSE key when it is not the AWS-managed `aws/dynamodb` key,
+/// else null (SPEC §1: the seed uses the AWS-managed key). AWS names the
+/// key either way; `alias/aws/dynamodb` says which one is AWS's.
+async fn customer_key(aws: &Aws, arn: &str) -> Result<Value, AwsError> {
+    match aws
+        .kms
+        .describe_key()
+        .key_id("alias/aws/dynamodb")
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let aws_managed = out.key_metadata().and_then(|m| m.arn());
+            Ok(if aws_managed == Some(arn) {
+                Value::Null
+            } else {
+                Value::from(arn)
+            })
+        }
+        // No AWS-managed DynamoDB key in this account and region: the
+        // table's key is someone's own.
+        Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => {
+            Ok(Value::from(arn))
+        }
+        Err(e) => Err(aws_error("DescribeKey")(e)),
+    }
 }
 
 fn sse_spec(enabled: bool) -> SseSpecification {
@@ -240,7 +287,7 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
     let name = current.id.as_str();
     let have = &current.props;
     let billing = changed(desired, have, "billing_mode");
-    let sse = changed(desired, have, "sse_enabled");
+    let sse = changed(desired, have, "sse_enabled") || changed(desired, have, "sse_kms_key");
     if billing || sse {
         let mut req = aws.dynamodb.update_table().table_name(name);
         if billing {

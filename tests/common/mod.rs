@@ -210,3 +210,39 @@ pub fn writes(report: &serde_json::Value) -> Vec<String> {
     v.sort();
     v
 }
+
+/// (resource, status, drifted paths) from `drift --json`, drifted ones only,
+/// with drift's exit code.
+pub fn drifted(st: &TestStack) -> (i32, Vec<(String, String, Vec<String>)>) {
+    let out = st.run(&["drift", "--json"]);
+    assert_ne!(out.code, 1, "{}", out.stderr);
+    let report = out.json();
+    let rows = report["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] != "IN_SYNC")
+        .map(|r| {
+            let paths = r["drifted_properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["path"].as_str().unwrap().to_owned())
+                .collect();
+            (
+                r["resource"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+                paths,
+            )
+        })
+        .collect();
+    (out.code, rows)
+}
+
+pub fn row(resource: &str, status: &str, paths: &[&str]) -> (String, String, Vec<String>) {
+    (
+        resource.into(),
+        status.into(),
+        paths.iter().map(|p| p.to_string()).collect(),
+    )
+}
