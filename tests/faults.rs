@@ -48,43 +48,118 @@ async fn with_a_fifth_of_requests_faulted_every_command_still_succeeds() {
     assert!(stats["faults_total"].as_u64().unwrap() >= 10, "{stats}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn known_eventual_consistency_errors_are_waited_out() {
-    let st = TestStack::new("eventual");
-    let proxy = Proxy::start(&[
-        "--rule",
-        "Lambda.CreateFunction:3:InvalidParameterValueException:The role defined for the function cannot be assumed by Lambda.",
-        "--rule",
-        "DynamoDB.UpdateContinuousBackups:3:ContinuousBackupsUnavailableException:Backups are being enabled for the table",
-        "--rule",
-        "KMS.CreateKey:2:MalformedPolicyDocumentException:The new key policy will not allow you to update the key policy in the future.",
-        "--rule",
-        "Logs.PutRetentionPolicy:2:OperationAbortedException:Multiple concurrent operations",
-    ]);
-    via(&st, &proxy, &["apply", "--yes"]).ok();
+/// The catalogue of propagation errors (src/providers/retry.rs), each
+/// answered twice in a row by the proxy where real AWS would answer it:
+/// every command still succeeds, and each rule fired exactly twice.
+/// (op, AWS error code, message), in the order each op meets them.
+const CREATE: &[(&str, &str, &str)] = &[
+    ("KMS.CreateKey", "MalformedPolicyDocumentException", "Policy contains a statement with one or more invalid principals."),
+    ("KMS.EnableKeyRotation", "NotFoundException", "Key 'arn:aws:kms:us-east-1:123456789012:key/x' does not exist"),
+    ("KMS.CreateAlias", "NotFoundException", "Key 'x' does not exist"),
+    ("Logs.CreateLogGroup", "AccessDeniedException", "The specified KMS key does not exist or is not allowed to be used with Arn 'arn:aws:logs:us-east-1:123456789012:log-group:x'"),
+    ("Logs.CreateLogGroup", "OperationAbortedException", "A conflicting operation is currently in progress against this resource. Please try again."),
+    ("Logs.PutRetentionPolicy", "OperationAbortedException", "A conflicting operation is currently in progress against this resource. Please try again."),
+    ("DynamoDB.UpdateContinuousBackups", "ContinuousBackupsUnavailableException", "Backups are being enabled for the table"),
+    ("DynamoDB.UpdateContinuousBackups", "ResourceInUseException", "Attempt to change a resource which is still in use: Table is being created"),
+    ("IAM.CreateRole", "ConcurrentModification", "Rate exceeded for concurrent modification"),
+    ("IAM.CreateRole", "MalformedPolicyDocument", "Invalid principal in policy: \"SERVICE\":\"lambda.amazonaws.com\""),
+    ("IAM.PutRolePolicy", "NoSuchEntity", "The role with name webhook-processor-role-x cannot be found."),
+    ("IAM.PutRolePolicy", "ConcurrentModification", "Rate exceeded for concurrent modification"),
+    ("Lambda.CreateFunction", "InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda."),
+    ("Lambda.CreateFunction", "InvalidParameterValueException", "The provided execution role does not have permissions to call PutTraceSegments on XRAY"),
+    ("Lambda.CreateFunction", "InvalidParameterValueException", "Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS Exception: InvalidArnException KMS Message: ARN does not refer to a valid principal"),
+    ("Lambda.CreateFunction", "ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Pending"),
+    ("Lambda.PutFunctionConcurrency", "ResourceConflictException", "The operation cannot be performed at this time. An update is in progress for resource"),
+];
+const UPDATE: &[(&str, &str, &str)] = &[
+    ("KMS.PutKeyPolicy", "MalformedPolicyDocumentException", "Policy contains a statement with one or more invalid principals."),
+    ("KMS.PutKeyPolicy", "NotFoundException", "Key 'x' does not exist"),
+    ("Lambda.UpdateFunctionConfiguration", "InvalidParameterValueException", "Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Please check your KMS key settings."),
+    ("Lambda.UpdateFunctionConfiguration", "InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda."),
+    ("Lambda.UpdateFunctionConfiguration", "ResourceConflictException", "The operation cannot be performed at this time. An update is in progress for resource"),
+    ("DynamoDB.UpdateTable", "ResourceInUseException", "Attempt to change a resource which is still in use: Table is being updated"),
+];
+const DESTROY: &[(&str, &str, &str)] = &[(
+    "IAM.DeleteRole",
+    "DeleteConflict",
+    "Cannot delete entity, must delete policies first.",
+)];
+
+/// A proxy answering each (op, code, message) twice in a row.
+fn twice_each(rules: &[(&str, &str, &str)]) -> Proxy {
+    let specs: Vec<String> = rules
+        .iter()
+        .map(|(op, code, message)| format!("{op}:2:{code}:{message}"))
+        .collect();
+    let args: Vec<&str> = specs.iter().flat_map(|s| ["--rule", s.as_str()]).collect();
+    Proxy::start(&args)
+}
+
+/// Each op's rules fired twice per entry, and none is left.
+#[track_caller]
+fn all_fired(proxy: &Proxy, rules: &[(&str, &str, &str)]) {
     let stats = proxy.stats();
-    assert_eq!(
-        stats["rules_fired"],
-        serde_json::json!({
-            "Lambda.CreateFunction": 3,
-            "DynamoDB.UpdateContinuousBackups": 3,
-            "KMS.CreateKey": 2,
-            "Logs.PutRetentionPolicy": 2
-        }),
-        "{stats}"
-    );
+    for (op, _, _) in rules {
+        let entries = rules.iter().filter(|r| r.0 == *op).count() as u64;
+        assert_eq!(stats["rules_fired"][op], 2 * entries, "{op}: {stats}");
+        assert_eq!(stats["rules_remaining"][op], 0, "{op}: {stats}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_catalogued_propagation_error_is_waited_out_twice_in_a_row() {
+    let st = TestStack::new("eventual");
+    let proxy = twice_each(CREATE);
+    via(&st, &proxy, &["apply", "--yes"]).ok();
+    all_fired(&proxy, CREATE);
     check_spec(&st.suffix).await;
 
-    // While an update is in progress Lambda answers ResourceConflictException.
-    let busy = Proxy::start(&[
-        "--rule",
-        "Lambda.UpdateFunctionConfiguration:2:ResourceConflictException:The operation cannot be performed at this time. An update is in progress for resource",
-    ]);
-    via(&st, &busy, &["apply", "--yes", "--memory-size", "2048"]).ok();
-    assert_eq!(
-        busy.stats()["rules_fired"]["Lambda.UpdateFunctionConfiguration"],
-        2
-    );
+    // Updates: a key policy changed out of band, a new memory size and the
+    // table's billing mode.
+    let kms = aws_sdk_kms::Client::new(&common::sdk().await);
+    let key_id = st.state()["resources"]["kms_key"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "EnableRootAccount",
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "kms:*", "Resource": "*"}]});
+    kms.put_key_policy()
+        .key_id(&key_id)
+        .policy_name("default")
+        .policy(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    let proxy = twice_each(UPDATE);
+    // The table switched to provisioned capacity: an UpdateTable is planned.
+    let ddb = aws_sdk_dynamodb::Client::new(&common::sdk().await);
+    ddb.update_table()
+        .table_name(format!("transactions-{}", st.suffix))
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::Provisioned)
+        .provisioned_throughput(
+            aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
+                .read_capacity_units(1)
+                .write_capacity_units(1)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    via(&st, &proxy, &["apply", "--yes", "--memory-size", "2048"]).ok();
+    all_fired(&proxy, UPDATE);
+    via(
+        &st,
+        &proxy,
+        &["plan", "--detailed-exitcode", "--memory-size", "2048"],
+    )
+    .ok();
+
+    let proxy = twice_each(DESTROY);
+    via(&st, &proxy, &["destroy", "--yes"]).ok();
+    all_fired(&proxy, DESTROY);
+    common::spec::check_gone(&st.suffix).await;
 }
 
 #[test]

@@ -314,15 +314,19 @@ async fn wait_updated(aws: &Aws, name: &str) -> Result<(), AwsError> {
 
 async fn set_concurrency(aws: &Aws, name: &str, reserved: Option<i32>) -> Result<(), AwsError> {
     match reserved {
-        Some(n) => aws
-            .lambda
-            .put_function_concurrency()
-            .function_name(name)
-            .reserved_concurrent_executions(n)
-            .send()
+        Some(n) => {
+            retry_eventual(&[Eventual::LambdaUpdateInProgress], || async {
+                aws.lambda
+                    .put_function_concurrency()
+                    .function_name(name)
+                    .reserved_concurrent_executions(n)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(aws_error("PutFunctionConcurrency"))
+            })
             .await
-            .map(|_| ())
-            .map_err(aws_error("PutFunctionConcurrency")),
+        }
         None => aws
             .lambda
             .delete_function_concurrency()
@@ -359,9 +363,14 @@ pub async fn create(aws: &Aws, desired: &Props, code: &[u8]) -> Result<Observed,
             )
             .send()
     };
-    let out = retry_eventual(&[Eventual::LambdaRoleNotReady], || async {
-        request().await.map_err(aws_error("CreateFunction"))
-    })
+    let out = retry_eventual(
+        &[
+            Eventual::LambdaRoleNotReady,
+            Eventual::LambdaKmsGrantNotReady,
+            Eventual::LambdaUpdateInProgress,
+        ],
+        || async { request().await.map_err(aws_error("CreateFunction")) },
+    )
     .await?;
     let mut created = Observed {
         id: name.into(),
@@ -441,6 +450,7 @@ pub async fn update(
         retry_eventual(
             &[
                 Eventual::LambdaRoleNotReady,
+                Eventual::LambdaKmsGrantNotReady,
                 Eventual::LambdaUpdateInProgress,
             ],
             || async {

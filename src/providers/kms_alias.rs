@@ -2,6 +2,7 @@
 
 use super::errors::{aws_error, service_error, AwsError};
 use super::props::str_prop;
+use super::retry::{retry_eventual, Eventual};
 use super::Aws;
 use crate::engine::model::{Observed, Props};
 use std::collections::BTreeMap;
@@ -50,13 +51,17 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
 pub async fn create(aws: &Aws, desired: &Props, arn: String) -> Result<Observed, AwsError> {
     let name = str_prop(desired, "name").unwrap_or_default();
     let target = str_prop(desired, "target_key_id").unwrap_or_default();
-    aws.kms
-        .create_alias()
-        .alias_name(name)
-        .target_key_id(target)
-        .send()
-        .await
-        .map_err(aws_error("CreateAlias"))?;
+    // Right after CreateKey the key may not be visible yet.
+    retry_eventual(&[Eventual::KmsKeyNotYetVisible], || async {
+        aws.kms
+            .create_alias()
+            .alias_name(name)
+            .target_key_id(target)
+            .send()
+            .await
+            .map_err(aws_error("CreateAlias"))
+    })
+    .await?;
     Ok(observed(name, target, arn))
 }
 

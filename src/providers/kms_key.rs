@@ -254,12 +254,16 @@ pub async fn create(aws: &Aws, desired: &Props, recovering: bool) -> Result<Obse
         }
     }
     if bool_prop(desired, "enable_key_rotation") == Some(true) {
-        aws.kms
-            .enable_key_rotation()
-            .key_id(&meta.key_id)
-            .send()
-            .await
-            .map_err(|e| Failure::partial(aws_error("EnableKeyRotation")(e), created.clone()))?;
+        retry_eventual(&[Eventual::KmsKeyNotYetVisible], || async {
+            aws.kms
+                .enable_key_rotation()
+                .key_id(&meta.key_id)
+                .send()
+                .await
+                .map_err(aws_error("EnableKeyRotation"))
+        })
+        .await
+        .map_err(|e| Failure::partial(e, created.clone()))?;
     }
     Ok(Observed {
         props: desired.clone(),
@@ -323,16 +327,22 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
         }
     }
     if changed(desired, have, "policy") {
-        retry_eventual(&[Eventual::KmsPrincipalNotReady], || async {
-            aws.kms
-                .put_key_policy()
-                .key_id(id)
-                .policy_name("default")
-                .policy(policy::to_document(&desired["policy"]))
-                .send()
-                .await
-                .map_err(aws_error("PutKeyPolicy"))
-        })
+        retry_eventual(
+            &[
+                Eventual::KmsPrincipalNotReady,
+                Eventual::KmsKeyNotYetVisible,
+            ],
+            || async {
+                aws.kms
+                    .put_key_policy()
+                    .key_id(id)
+                    .policy_name("default")
+                    .policy(policy::to_document(&desired["policy"]))
+                    .send()
+                    .await
+                    .map_err(aws_error("PutKeyPolicy"))
+            },
+        )
         .await?;
     }
     TagChanges::between(desired, have)

@@ -82,14 +82,20 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
 
 pub async fn create(aws: &Aws, desired: &Props, arn: &str) -> Result<Observed, Failure> {
     let name = str_prop(desired, "name").unwrap_or_default();
-    aws.logs
-        .create_log_group()
-        .log_group_name(name)
-        .set_kms_key_id(str_prop(desired, "kms_key_id").map(str::to_owned))
-        .set_tags(Some(map_prop(desired, "tags").into_iter().collect()))
-        .send()
-        .await
-        .map_err(aws_error("CreateLogGroup"))?;
+    retry_eventual(
+        &[Eventual::LogsOperationAborted, Eventual::LogsKmsKeyNotReady],
+        || async {
+            aws.logs
+                .create_log_group()
+                .log_group_name(name)
+                .set_kms_key_id(str_prop(desired, "kms_key_id").map(str::to_owned))
+                .set_tags(Some(map_prop(desired, "tags").into_iter().collect()))
+                .send()
+                .await
+                .map_err(aws_error("CreateLogGroup"))
+        },
+    )
+    .await?;
     let mut created = Observed {
         id: name.into(),
         props: desired.clone(),
@@ -139,13 +145,19 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
     if changed(desired, have, "kms_key_id") {
         match str_prop(desired, "kms_key_id") {
             Some(key) => {
-                aws.logs
-                    .associate_kms_key()
-                    .log_group_name(name)
-                    .kms_key_id(key)
-                    .send()
-                    .await
-                    .map_err(aws_error("AssociateKmsKey"))?;
+                retry_eventual(
+                    &[Eventual::LogsOperationAborted, Eventual::LogsKmsKeyNotReady],
+                    || async {
+                        aws.logs
+                            .associate_kms_key()
+                            .log_group_name(name)
+                            .kms_key_id(key)
+                            .send()
+                            .await
+                            .map_err(aws_error("AssociateKmsKey"))
+                    },
+                )
+                .await?;
             }
             None => {
                 aws.logs

@@ -5,6 +5,7 @@
 use super::errors::{aws_error, service_error, AwsError};
 use super::policy;
 use super::props::{str_prop, tags_value, TagChanges};
+use super::retry::{retry_eventual, Eventual};
 use super::{Aws, Failure, Hint};
 use crate::engine::model::{Observed, Props};
 use aws_sdk_iam::types::Tag;
@@ -140,15 +141,24 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
 }
 
 async fn put_policy(aws: &Aws, role: &str, name: &str, doc: &Value) -> Result<(), AwsError> {
-    aws.iam
-        .put_role_policy()
-        .role_name(role)
-        .policy_name(name)
-        .policy_document(policy::to_document(doc))
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(aws_error("PutRolePolicy"))
+    retry_eventual(
+        &[
+            Eventual::IamRoleNotYetVisible,
+            Eventual::IamConcurrentModification,
+        ],
+        || async {
+            aws.iam
+                .put_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .policy_document(policy::to_document(doc))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(aws_error("PutRolePolicy"))
+        },
+    )
+    .await
 }
 
 fn iam_tags(tags: BTreeMap<String, String>) -> Vec<Tag> {
@@ -165,15 +175,23 @@ fn iam_tags(tags: BTreeMap<String, String>) -> Vec<Tag> {
 
 pub async fn create(aws: &Aws, desired: &Props) -> Result<Observed, Failure> {
     let name = str_prop(desired, "name").unwrap_or_default();
-    let out = aws
-        .iam
-        .create_role()
-        .role_name(name)
-        .assume_role_policy_document(policy::to_document(&desired["assume_role_policy"]))
-        .set_tags(Some(iam_tags(super::props::map_prop(desired, "tags"))))
-        .send()
-        .await
-        .map_err(aws_error("CreateRole"))?;
+    let out = retry_eventual(
+        &[
+            Eventual::IamConcurrentModification,
+            Eventual::IamPrincipalNotReady,
+        ],
+        || async {
+            aws.iam
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(policy::to_document(&desired["assume_role_policy"]))
+                .set_tags(Some(iam_tags(super::props::map_prop(desired, "tags"))))
+                .send()
+                .await
+                .map_err(aws_error("CreateRole"))
+        },
+    )
+    .await?;
     let arn = out.role().map(|r| r.arn()).unwrap_or_default();
     let mut created = Observed {
         id: name.into(),
@@ -274,23 +292,26 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
 
 /// Removes the inline and managed policies (IAM refuses to delete a role
 /// that has any), then the role. Works from what the plan read moments ago;
-/// if a policy was added since, IAM answers DeleteConflict, and the role is
-/// read again and the deletion retried once.
+/// if a policy was added since, or IAM still sees one it was just told to
+/// remove, it answers DeleteConflict: the role is read again and the
+/// deletion retried, for IAM's propagation time.
 pub async fn delete(aws: &Aws, current: &Observed) -> Result<(), AwsError> {
     let name = current.id.as_str();
-    match detach_all_and_delete(aws, name, &current.props).await {
-        Err(e) if e.code.as_deref() == Some("DeleteConflict") => {
-            let hint = Hint {
-                arn: None,
-                inline_policy_names: policies(&current.props).keys().cloned().collect(),
-            };
-            match read(aws, name, &hint).await? {
-                Some(live) => detach_all_and_delete(aws, name, &live.props).await,
-                None => Ok(()),
-            }
+    let first = std::sync::atomic::AtomicBool::new(true);
+    retry_eventual(&[Eventual::IamDeleteConflict], || async {
+        if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return detach_all_and_delete(aws, name, &current.props).await;
         }
-        other => other,
-    }
+        let hint = Hint {
+            arn: None,
+            inline_policy_names: policies(&current.props).keys().cloned().collect(),
+        };
+        match read(aws, name, &hint).await? {
+            Some(live) => detach_all_and_delete(aws, name, &live.props).await,
+            None => Ok(()),
+        }
+    })
+    .await
 }
 
 async fn detach_all_and_delete(aws: &Aws, name: &str, props: &Props) -> Result<(), AwsError> {

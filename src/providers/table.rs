@@ -190,16 +190,19 @@ async fn set_pitr(aws: &Aws, name: &str, enabled: bool) -> Result<(), AwsError> 
         .point_in_time_recovery_enabled(enabled)
         .build()
         .expect("enabled is set");
-    retry_eventual(&[Eventual::BackupsNotReady], || async {
-        aws.dynamodb
-            .update_continuous_backups()
-            .table_name(name)
-            .point_in_time_recovery_specification(spec.clone())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(aws_error("UpdateContinuousBackups"))
-    })
+    retry_eventual(
+        &[Eventual::BackupsNotReady, Eventual::TableBusy],
+        || async {
+            aws.dynamodb
+                .update_continuous_backups()
+                .table_name(name)
+                .point_in_time_recovery_specification(spec.clone())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(aws_error("UpdateContinuousBackups"))
+        },
+    )
     .await
 }
 
@@ -299,7 +302,10 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
             req =
                 req.sse_specification(sse_spec(bool_prop(desired, "sse_enabled").unwrap_or(false)));
         }
-        req.send().await.map_err(aws_error("UpdateTable"))?;
+        retry_eventual(&[Eventual::TableBusy], || async {
+            req.clone().send().await.map_err(aws_error("UpdateTable"))
+        })
+        .await?;
         wait_active(aws, name).await?;
     }
     if changed(desired, have, "point_in_time_recovery") {
