@@ -4,7 +4,7 @@
 use crate::engine::graph::Graph;
 use crate::engine::model::{Declared, Observed};
 use crate::engine::ownership::{self, Foreign};
-use crate::engine::plan::{plan_apply, plan_destroy, Inputs, Plan};
+use crate::engine::plan::{plan_apply, plan_destroy, Action, Inputs, Plan};
 use crate::names::Suffix;
 use crate::program::{self, Settings, StackContext};
 use crate::providers::{self, Aws, AwsError, Hint};
@@ -191,6 +191,47 @@ impl Stack {
             });
         }
         Ok(plan_apply(&self.inputs(&self.observed, replace)))
+    }
+
+    /// Account limits the plan would run into, checked before anything is
+    /// created (one `GetAccountSettings`, only when the plan creates the
+    /// function or changes its reservation): each a warning to print.
+    pub async fn limit_warnings(&self, aws: &Aws, plan: &Plan) -> Vec<String> {
+        let Some(step) = plan
+            .steps
+            .iter()
+            .find(|s| s.kind == crate::engine::model::Kind::Function)
+        else {
+            return vec![];
+        };
+        let reserving = match step.action {
+            Action::Create | Action::Replace => true,
+            Action::Update => step
+                .changes
+                .iter()
+                .any(|c| c.path == "reserved_concurrency"),
+            Action::Delete | Action::Noop => false,
+        };
+        let wanted = self.ctx.settings.reserved_concurrency;
+        if !reserving || wanted == 0 {
+            return vec![];
+        }
+        // What the function reserves today is freed by the change.
+        let current = self
+            .observed
+            .get(step.resource.as_str())
+            .and_then(|o| o.props.get("reserved_concurrency"))
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|n| i32::try_from(n).ok());
+        match providers::account::lambda_concurrency(aws).await {
+            Ok(Some(c)) => providers::account::reservation_problem(c, current, wanted)
+                .into_iter()
+                .collect(),
+            Ok(None) => vec![],
+            Err(e) => vec![format!(
+                "could not check the account's Lambda concurrency ({e}); apply may fail at PutFunctionConcurrency"
+            )],
+        }
     }
 
     /// The plan that deletes what the stack owns; what is not its own is

@@ -94,8 +94,10 @@ pub async fn run(
             bail!("the saved plan is stale: the live resources or the handler code changed since it was made; run `plan` again");
         }
     }
+    let warnings = stack.limit_warnings(&aws, &plan).await;
     if !config.json {
         print!("{}", plan_text(&plan, Style { color: color() }));
+        super::plan::print_warnings(&warnings);
     }
     let refused = plan.unsafe_steps();
     if !refused.is_empty() {
@@ -152,6 +154,7 @@ pub async fn run(
         if config.json {
             print_json(&PlanReport {
                 plan: &plan,
+                warnings: &warnings,
                 aws_calls: aws.calls.counts(),
             });
         }

@@ -16,6 +16,10 @@ use std::path::Path;
 pub struct PlanReport<'a> {
     #[serde(flatten)]
     pub plan: &'a Plan,
+    /// What would make apply fail although the plan is valid (account
+    /// limits).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub warnings: &'a [String],
     pub aws_calls: CallCounts,
 }
 
@@ -47,6 +51,7 @@ pub async fn run(
     )
     .await?;
     let plan = stack.plan(replace)?;
+    let warnings = stack.limit_warnings(&aws, &plan).await;
     if let Some(out) = out {
         let saved = SavedPlan {
             plan: plan.clone(),
@@ -61,10 +66,12 @@ pub async fn run(
     if config.json {
         print_json(&PlanReport {
             plan: &plan,
+            warnings: &warnings,
             aws_calls: calls.clone(),
         });
     } else {
         print!("{}", plan_text(&plan, Style { color: color() }));
+        print_warnings(&warnings);
         if let Some(out) = out {
             println!(
                 "\nSaved the plan to {}; run `webhook-stack apply {}` to carry it out.",
@@ -79,6 +86,13 @@ pub async fn run(
     } else {
         ExitStatus::Success
     })
+}
+
+/// Warnings after the plan, where a reviewer reads them.
+pub fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        println!("\nWarning: {w}.");
+    }
 }
 
 /// Plans every stack in the state directory, concurrently. Exit 1 if any

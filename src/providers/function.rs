@@ -314,19 +314,18 @@ async fn wait_updated(aws: &Aws, name: &str) -> Result<(), AwsError> {
 
 async fn set_concurrency(aws: &Aws, name: &str, reserved: Option<i32>) -> Result<(), AwsError> {
     match reserved {
-        Some(n) => {
-            retry_eventual(&[Eventual::LambdaUpdateInProgress], || async {
-                aws.lambda
-                    .put_function_concurrency()
-                    .function_name(name)
-                    .reserved_concurrent_executions(n)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(aws_error("PutFunctionConcurrency"))
-            })
-            .await
-        }
+        Some(n) => retry_eventual(&[Eventual::LambdaUpdateInProgress], || async {
+            aws.lambda
+                .put_function_concurrency()
+                .function_name(name)
+                .reserved_concurrent_executions(n)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(aws_error("PutFunctionConcurrency"))
+        })
+        .await
+        .map_err(|e| super::account::explain_reservation_error(e, n)),
         None => aws
             .lambda
             .delete_function_concurrency()

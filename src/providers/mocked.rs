@@ -272,3 +272,41 @@ async fn a_customer_key_on_the_table_is_switched_back_to_the_aws_managed_key() {
         .unwrap();
     assert_eq!(update.num_calls(), 1);
 }
+
+/// moto has no GetAccountSettings: the account's concurrency is read from a
+/// mocked answer, and a limit of 150 makes the SPEC's 100 reserved a warning.
+#[tokio::test]
+async fn the_accounts_lambda_concurrency_is_read_and_a_reservation_it_cannot_spare_is_named() {
+    use aws_sdk_lambda::operation::get_account_settings::GetAccountSettingsOutput;
+    use aws_sdk_lambda::types::AccountLimit;
+    let settings = mock!(aws_sdk_lambda::Client::get_account_settings).then_output(|| {
+        GetAccountSettingsOutput::builder()
+            .account_limit(
+                AccountLimit::builder()
+                    .concurrent_executions(150)
+                    .unreserved_concurrent_executions(150)
+                    .build(),
+            )
+            .build()
+    });
+    let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&settings]);
+    let logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, []);
+    let aws = aws_with(logs, lambda);
+    let found = super::account::lambda_concurrency(&aws)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        found,
+        super::account::Concurrency {
+            limit: 150,
+            unreserved: 150
+        }
+    );
+    let warning = super::account::reservation_problem(found, None, 100).unwrap();
+    assert!(
+        warning.contains("would leave 50 unreserved")
+            && warning.contains("--reserved-concurrency 50 or less"),
+        "{warning}"
+    );
+}

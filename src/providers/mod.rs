@@ -1,6 +1,7 @@
 //! One module per AWS resource type, each with `read / create / update /
 //! delete`; this file dispatches by kind and normalises properties.
 
+pub mod account;
 pub mod aws;
 pub mod errors;
 mod function;

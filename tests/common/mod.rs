@@ -33,45 +33,51 @@ pub fn http_get(port: u16, path: &str) -> Option<String> {
 /// this test process exits.
 pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
-    ENDPOINT.get_or_init(|| {
-        if let Ok(e) = std::env::var("MOTO_ENDPOINT") {
-            return e;
-        }
-        let moto = root().join(".venv/bin/moto_server");
-        assert!(
-            moto.exists(),
-            "{} is missing: run scripts/setup.sh",
-            moto.display()
-        );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let script = format!(
-            "{} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
-             while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
-            moto.display(),
-            parent = std::process::id()
-        );
-        // Not waited for: the watchdog outlives this function by design and
-        // exits with the test process.
-        #[allow(clippy::zombie_processes)]
-        let _watchdog = Command::new("sh")
-            .args(["-c", &script])
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start moto");
-        let start = Instant::now();
-        while http_get(port, "/moto-api/").is_none() {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "moto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        format!("http://127.0.0.1:{port}")
+    ENDPOINT.get_or_init(|| match std::env::var("MOTO_ENDPOINT") {
+        Ok(e) => e,
+        Err(_) => start_moto(&[]),
     })
+}
+
+/// Starts a moto server of this test process's own, with `env` in its
+/// environment (e.g. `MOTO_LAMBDA_CONCURRENCY_QUOTA`), and returns its
+/// endpoint once it answers.
+pub fn start_moto(env: &[(&str, &str)]) -> String {
+    let moto = root().join(".venv/bin/moto_server");
+    assert!(
+        moto.exists(),
+        "{} is missing: run scripts/setup.sh",
+        moto.display()
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = format!(
+        "{} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+         while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
+        moto.display(),
+        parent = std::process::id()
+    );
+    // Not waited for: the watchdog outlives this function by design and
+    // exits with the test process.
+    #[allow(clippy::zombie_processes)]
+    let _watchdog = Command::new("sh")
+        .args(["-c", &script])
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start moto");
+    let start = Instant::now();
+    while http_get(port, "/moto-api/").is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "moto did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    format!("http://127.0.0.1:{port}")
 }
 
 /// SDK configuration for checking what is really in the emulator.
