@@ -152,3 +152,78 @@ fn ctrl_c_stops_scheduling_saves_state_and_releases_the_lock() {
     st.run(&["apply", "--yes"]).ok();
     st.run(&["plan", "--detailed-exitcode"]).ok();
 }
+
+/// Types Ctrl-C on a terminal once the command has printed `wait_for`;
+/// returns everything it wrote and how it ended. `env` is added to the
+/// tool's usual test environment, without the variables in `unset`.
+fn ctrl_c_after(
+    st: &TestStack,
+    wait_for: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    unset: &[&str],
+) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe = env!("CARGO_BIN_EXE_webhook-stack");
+    let mut all = vec![wait_for, exe];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--suffix", &st.suffix]);
+    let state_dir = st.state_dir();
+    all.extend_from_slice(&["--state-dir", state_dir.to_str().unwrap()]);
+    // The environment of the tool's own test runs, for the pty helper.
+    let usual = st.command(&[]);
+    let inherited = usual
+        .get_envs()
+        .filter(|(k, _)| !unset.iter().any(|u| k == u))
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())));
+    let mut helper = std::process::Command::new(root.join(".venv/bin/python"));
+    helper
+        .arg(root.join("tests/common/ctrl_c.py"))
+        .args(&all)
+        .envs(inherited)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    for u in unset {
+        helper.env_remove(u);
+    }
+    let out = helper.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{wait_for:?} never came: {text}"
+    );
+    text
+}
+
+/// Ctrl-C at the confirmation prompt, or while the handler builds, ends the
+/// run; the kernel releases its lock, so the next run goes ahead at once.
+#[test]
+fn ctrl_c_at_the_prompt_or_during_the_build_leaves_no_lock_held() {
+    let st = TestStack::new("sigprompt");
+    let out = ctrl_c_after(&st, "Only 'yes' will be accepted", &["apply"], &[], &[]);
+    assert!(out.contains("[ended by signal SIGINT]"), "{out}");
+    st.run(&["apply", "--yes"]).ok();
+
+    // A checkout whose handler build takes its time.
+    let checkout = st.dir.join("checkout");
+    std::fs::create_dir_all(checkout.join("handler")).unwrap();
+    std::fs::create_dir_all(checkout.join("scripts")).unwrap();
+    std::fs::write(checkout.join("handler/Cargo.toml"), "").unwrap();
+    std::fs::write(
+        checkout.join("scripts/build-handler.sh"),
+        "echo building the handler >&2\nsleep 600\n",
+    )
+    .unwrap();
+    let handler_dir = checkout.join("handler");
+    let out = ctrl_c_after(
+        &st,
+        "building the handler",
+        &["apply", "--yes", "--memory-size", "2048"],
+        &[("WEBHOOK_STACK_HANDLER_DIR", handler_dir.to_str().unwrap())],
+        &["WEBHOOK_STACK_HANDLER_ZIP"],
+    );
+    assert!(out.contains("[ended by signal SIGINT]"), "{out}");
+    st.run(&["plan", "--detailed-exitcode"]).ok();
+    st.run(&["apply", "--yes"]).ok();
+}

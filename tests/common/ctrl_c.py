@@ -1,0 +1,43 @@
+"""Runs a command on a pseudo-terminal, waits until it prints WAIT_FOR, then
+types Ctrl-C, as a user at a terminal would (the terminal sends SIGINT to
+the whole foreground process group). Prints what the command wrote and how
+it ended; exits 3 if WAIT_FOR never came.
+
+    python ctrl_c.py WAIT_FOR COMMAND [ARGS...]
+"""
+import os
+import pty
+import signal
+import sys
+
+wait_for = sys.argv[1].encode()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+
+seen = b""
+while wait_for not in seen:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        chunk = b""
+    if not chunk:
+        sys.stdout.write(seen.decode(errors="replace"))
+        sys.exit(3)
+    seen += chunk
+os.write(fd, b"\x03")
+# Drain what follows, until the command is gone.
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(seen.decode(errors="replace"))
+if os.WIFSIGNALED(status):
+    print(f"\n[ended by signal {signal.Signals(os.WTERMSIG(status)).name}]")
+else:
+    print(f"\n[exited {os.WEXITSTATUS(status)}]")
