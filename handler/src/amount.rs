@@ -63,9 +63,10 @@ impl Amount {
             return Err(AmountError::Malformed);
         }
 
-        // value = digits × 10^(-scale)
+        // value = digits × 10^(-scale). Every quantity below is bounded: lengths by
+        // MAX_LITERAL_LEN, the exponent by EXPONENT_BOUND, so no step can overflow; the
+        // checked operations say so rather than trust it.
         let digits = format!("{int_part}{frac_part}");
-        let mut scale = frac_part.len() as i64 - exponent;
         let digits = digits.trim_start_matches('0');
         let significant = digits.trim_end_matches('0');
         if significant.is_empty() {
@@ -74,18 +75,22 @@ impl Amount {
         if negative {
             return Err(AmountError::NotPositive);
         }
-        scale -= (digits.len() - significant.len()) as i64;
+        let trailing_zeros = (digits.len() - significant.len()) as i64;
+        let scale = (frac_part.len() as i64)
+            .checked_sub(exponent)
+            .and_then(|s| s.checked_sub(trailing_zeros))
+            .ok_or(AmountError::TooManyDigits)?;
         let len = significant.len() as i64;
 
         // Digits of the plain form: integer digits without leading zeros plus fraction
         // digits without trailing zeros. Checked before building any string, so that
         // `1e999999` costs nothing.
         let plain_digits = if scale <= 0 {
-            len - scale
+            len.checked_sub(scale)
         } else {
-            len.max(scale)
+            Some(len.max(scale))
         };
-        if plain_digits > MAX_DIGITS as i64 {
+        if plain_digits.is_none_or(|d| d > MAX_DIGITS as i64) {
             return Err(AmountError::TooManyDigits);
         }
         let text = if scale <= 0 {
@@ -115,13 +120,29 @@ fn all_digits(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// `+12`, `-3`, `7`. Exponents too large for an i64 cannot give an amount of 38 digits.
+/// Beyond this, an exponent cannot bring a literal of at most `MAX_LITERAL_LEN` digits
+/// within `MAX_DIGITS` of the decimal point: every larger one is as good as this one.
+const EXPONENT_BOUND: i64 = 1_000;
+
+/// `+12`, `-3`, `7`, clamped to ±`EXPONENT_BOUND` (so `1e9223372036854775807` and
+/// `1e-99999999999999999999` are refused as too many digits, without arithmetic on
+/// their exponents).
 fn parse_exponent(s: &str) -> Result<i64, AmountError> {
-    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (negative, unsigned) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
     if unsigned.is_empty() || !all_digits(unsigned) {
         return Err(AmountError::Malformed);
     }
-    s.parse::<i64>().map_err(|_| AmountError::TooManyDigits)
+    let significant = unsigned.trim_start_matches('0');
+    let magnitude = if significant.len() > 6 {
+        EXPONENT_BOUND
+    } else {
+        significant.parse::<i64>().unwrap_or(0).min(EXPONENT_BOUND)
+    };
+    Ok(if negative { -magnitude } else { magnitude })
 }
 
 #[cfg(test)]
@@ -152,6 +173,11 @@ mod tests {
                 "0.00000000000000000000000000000000000001",
             ),
             ("1e37", "10000000000000000000000000000000000000"),
+            (
+                "1e+0000000000000000000000000000000000037",
+                "10000000000000000000000000000000000000",
+            ),
+            ("1000e-3", "1"),
         ];
         for (input, expected) in cases {
             assert_eq!(
@@ -177,6 +203,13 @@ mod tests {
             ("1e-39", TooManyDigits),
             ("1e400", TooManyDigits),
             ("1e99999999999999999999", TooManyDigits),
+            // The inputs of the denial-of-service report: an exponent at i64's edges used
+            // to overflow (debug: panic; release: a 9.2 EB allocation and an abort).
+            ("1e9223372036854775807", TooManyDigits),
+            ("1e-9223372036854775808", TooManyDigits),
+            ("1.5e-9223372036854775807", TooManyDigits),
+            ("9e-9223372036854775809", TooManyDigits),
+            ("0e9223372036854775807", NotPositive),
             ("1.", Malformed),
             (".5", Malformed),
             ("1e", Malformed),

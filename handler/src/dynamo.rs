@@ -11,10 +11,15 @@
 //! | `eventOrder` | S | `Transaction::order_key`: decides which event wins |
 //! | `createdAt`, `updatedAt` | S | when this function first / last wrote the record (UTC) |
 //!
-//! The write succeeds only if the record is absent, or was written without `eventOrder`
-//! (an item from the seed's Python handler, adopted on first event), or holds an older
-//! `eventOrder`. DynamoDB evaluates the condition and the write atomically, so of twenty
-//! concurrent deliveries of one event exactly one succeeds. When the condition refuses,
+//! The write succeeds only if the record is absent or holds an older `eventOrder`.
+//! DynamoDB evaluates the condition and the write atomically, so of twenty concurrent
+//! deliveries of one event exactly one succeeds.
+//!
+//! An item written by the seed's Python handler has no `eventOrder`. Its own fields are
+//! compared instead (`legacy_order`: its `timestamp` as an instant, then its status' stage,
+//! as for our events): an older event is `stale` and leaves it alone; a newer one replaces
+//! it with a write conditioned on the legacy item being exactly what was compared (no
+//! `eventOrder`, the same `timestamp`), retried from the start if someone wrote meanwhile. When the condition refuses,
 //! `ReturnValuesOnConditionCheckFailure=ALL_OLD` returns the item it was checked against,
 //! which tells `duplicate` from `stale` without a second call; `GetItem` is the fallback
 //! should the item be missing from the error. Only `UpdateItem` and `GetItem` are used: the
@@ -32,7 +37,9 @@ use aws_sdk_dynamodb::Client;
 use chrono::{SecondsFormat, Utc};
 use std::collections::HashMap;
 
+use crate::status::Status;
 use crate::store::{refused, Outcome, StoreError, TransactionStore};
+use crate::timestamp::EventTime;
 use crate::transaction::Transaction;
 
 const UPDATE: &str = "SET #amount = :amount, #currency = :currency, #status = :status, \
@@ -41,8 +48,17 @@ const UPDATE: &str = "SET #amount = :amount, #currency = :currency, #status = :s
 
 // `status` and `timestamp` are DynamoDB reserved words; every name goes through `#` for
 // uniformity.
-const CONDITION: &str =
-    "attribute_not_exists(#id) OR attribute_not_exists(#order) OR #order < :order";
+const CONDITION: &str = "attribute_not_exists(#id) OR #order < :order";
+
+/// Replaces a legacy item (no `eventOrder`) that was compared and found older: only if it
+/// is still that item.
+const LEGACY_CONDITION: &str =
+    "attribute_exists(#id) AND attribute_not_exists(#order) AND #timestamp = :legacyTimestamp";
+const LEGACY_WITHOUT_TIMESTAMP: &str =
+    "attribute_exists(#id) AND attribute_not_exists(#order) AND attribute_not_exists(#timestamp)";
+
+/// How many times a write is tried when legacy items keep changing under it.
+const ATTEMPTS: usize = 3;
 
 const NAMES: [(&str, &str); 9] = [
     ("#id", "transactionId"),
@@ -71,27 +87,30 @@ impl DynamoStore {
         }
     }
 
-    /// The stored order key, read after a refused write whose error carried no item.
-    async fn stored_order(&self, id: &str) -> Result<Option<String>, StoreError> {
+    /// The stored item, read after a refused write whose error carried none.
+    async fn stored_item(&self, id: &str) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
             .key("transactionId", AttributeValue::S(id.to_owned()))
-            .projection_expression("#order")
-            .expression_attribute_names("#order", "eventOrder")
             // Only a strongly consistent read is sure to see the write that caused the refusal.
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| backend("GetItem", &e))?;
-        Ok(output.item().and_then(order_of))
+        Ok(output.item().cloned())
     }
-}
 
-impl TransactionStore for DynamoStore {
-    async fn record(&self, tx: &Transaction) -> Result<Outcome, StoreError> {
-        let order = tx.order_key();
+    /// One conditional write of `tx`; `Ok(None)` when written, `Ok(Some(item))` when the
+    /// condition refused it (with the item it was checked against, if any).
+    async fn write(
+        &self,
+        tx: &Transaction,
+        order: &str,
+        condition: &str,
+        legacy_timestamp: Option<&str>,
+    ) -> Result<Option<Option<Item>>, StoreError> {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
         let mut request = self
             .client
@@ -99,7 +118,7 @@ impl TransactionStore for DynamoStore {
             .table_name(&self.table)
             .key("transactionId", AttributeValue::S(tx.id.clone()))
             .update_expression(UPDATE)
-            .condition_expression(CONDITION)
+            .condition_expression(condition)
             .expression_attribute_values(
                 ":amount",
                 AttributeValue::N(tx.amount.as_str().to_owned()),
@@ -114,35 +133,88 @@ impl TransactionStore for DynamoStore {
                 ":timestamp",
                 AttributeValue::S(tx.timestamp.original().to_owned()),
             )
-            .expression_attribute_values(":order", AttributeValue::S(order.clone()))
+            .expression_attribute_values(":order", AttributeValue::S(order.to_owned()))
             .expression_attribute_values(":now", AttributeValue::S(now))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if let Some(ts) = legacy_timestamp {
+            request = request
+                .expression_attribute_values(":legacyTimestamp", AttributeValue::S(ts.to_owned()));
+        }
         for (placeholder, name) in NAMES {
             request = request.expression_attribute_names(placeholder, name);
         }
-
         let error = match request.send().await {
-            Ok(_) => return Ok(Outcome::Recorded),
+            Ok(_) => return Ok(None),
             Err(error) => error,
         };
-        let Some(UpdateItemError::ConditionalCheckFailedException(refusal)) =
-            error.as_service_error()
-        else {
-            return Err(backend("UpdateItem", &error));
-        };
-        let stored = match refusal.item() {
-            Some(item) => order_of(item),
-            None => self.stored_order(&tx.id).await?,
-        };
-        match stored {
-            Some(stored) => refused(&stored, &order),
-            // The condition passes whenever `eventOrder` is missing, so a refusal without
-            // one means the item is not a string where we expect one.
-            None => Err(StoreError::Corrupt(
-                "eventOrder is missing or not a string".into(),
-            )),
+        match error.as_service_error() {
+            Some(UpdateItemError::ConditionalCheckFailedException(refusal)) => {
+                Ok(Some(refusal.item().cloned()))
+            }
+            _ => Err(backend("UpdateItem", &error)),
         }
     }
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+impl TransactionStore for DynamoStore {
+    async fn record(&self, tx: &Transaction) -> Result<Outcome, StoreError> {
+        let order = tx.order_key();
+        let (mut condition, mut legacy_timestamp) = (CONDITION, None::<String>);
+        for _ in 0..ATTEMPTS {
+            let refused_by = match self
+                .write(tx, &order, condition, legacy_timestamp.as_deref())
+                .await?
+            {
+                None => return Ok(Outcome::Recorded),
+                Some(Some(item)) => Some(item),
+                Some(None) => self.stored_item(&tx.id).await?,
+            };
+            let Some(item) = refused_by else {
+                // Gone between the refusal and the read: write as new.
+                (condition, legacy_timestamp) = (CONDITION, None);
+                continue;
+            };
+            if let Some(stored) = order_of(&item) {
+                return refused(&stored, &order);
+            }
+            if item.contains_key("eventOrder") {
+                return Err(StoreError::Corrupt("eventOrder is not a string".into()));
+            }
+            // Written by the seed's handler: compare its own fields.
+            let legacy = legacy_order(&item);
+            if legacy.as_deref().is_some_and(|l| *l >= *order) {
+                return refused(legacy.as_deref().unwrap_or_default(), &order);
+            }
+            legacy_timestamp = item.get("timestamp").and_then(|v| v.as_s().ok()).cloned();
+            condition = if legacy_timestamp.is_some() {
+                LEGACY_CONDITION
+            } else {
+                LEGACY_WITHOUT_TIMESTAMP
+            };
+        }
+        Err(StoreError::Backend {
+            operation: "UpdateItem",
+            message: format!(
+                "the record kept changing during {ATTEMPTS} conditional writes; retry the event"
+            ),
+        })
+    }
+}
+
+/// The order key of an item the seed's Python handler wrote (no `eventOrder`), built from
+/// its own fields the way `Transaction::order_key` builds ours; `None` if its timestamp is
+/// absent or unreadable (nothing to compare: the event replaces it). Fields after an
+/// unreadable one are left out, which only makes the legacy item sort earlier.
+fn legacy_order(item: &Item) -> Option<String> {
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str);
+    let time = EventTime::parse(text("timestamp")?).ok()?;
+    let mut key = format!("{}|", time.sortable());
+    if let Some(status) = text("status").and_then(Status::parse) {
+        key.push_str(&format!("{}|{}", status.stage(), status.as_str()));
+    }
+    Some(key)
 }
 
 fn order_of(item: &HashMap<String, AttributeValue>) -> Option<String> {

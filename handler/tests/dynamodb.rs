@@ -296,6 +296,57 @@ async fn item_without_event_order_is_adopted() {
     assert_eq!(result(&f.handler, &later).await, "duplicate");
 }
 
+/// Items the seed's Python handler wrote have no `eventOrder`: their own `timestamp` (as
+/// an instant, whatever its offset) decides, so a redelivered older event does not regress
+/// a newer stored status.
+#[tokio::test]
+async fn a_legacy_record_is_compared_by_its_timestamp_and_never_regressed() {
+    let f = fixture().await;
+    let legacy = |id: &str, status: &str, timestamp: &str| {
+        f.client
+            .put_item()
+            .table_name(&f.table)
+            .item("transactionId", s(id))
+            .item("amount", AttributeValue::N("10".into()))
+            .item("currency", s("USD"))
+            .item("status", s(status))
+            .item("provider", s("stripe"))
+            .item("timestamp", s(timestamp))
+            .send()
+    };
+    legacy("txn_py", "completed", "2025-01-15T10:30:00Z")
+        .await
+        .unwrap();
+    // An older event, redelivered: stale, the record keeps its newer status.
+    let older = event("txn_py", "10", "pending", "2025-01-15T10:00:00Z");
+    assert_eq!(result(&f.handler, &older).await, "stale");
+    assert_eq!(f.attribute("txn_py", "status").await, s("completed"));
+    assert_eq!(
+        f.attribute("txn_py", "timestamp").await,
+        s("2025-01-15T10:30:00Z")
+    );
+    // The same instant at an earlier lifecycle stage: stale too.
+    let same_instant = event("txn_py", "10", "authorized", "2025-01-15T11:30:00+01:00");
+    assert_eq!(result(&f.handler, &same_instant).await, "stale");
+    // A newer event replaces it, and from then on eventOrder decides.
+    let newer = event("txn_py", "10", "refunded", "2025-01-15T11:00:00Z");
+    assert_eq!(result(&f.handler, &newer).await, "recorded");
+    assert_eq!(f.attribute("txn_py", "status").await, s("refunded"));
+    assert_eq!(result(&f.handler, &older).await, "stale");
+    assert_eq!(result(&f.handler, &newer).await, "duplicate");
+
+    // Compared as instants, not as text: 11:30+01:00 is 10:30Z, older than 10:45Z
+    // although it sorts after it as a string.
+    legacy("txn_py_offset", "authorized", "2025-01-15T11:30:00+01:00")
+        .await
+        .unwrap();
+    let later = event("txn_py_offset", "10", "completed", "2025-01-15T10:45:00Z");
+    assert_eq!(result(&f.handler, &later).await, "recorded");
+    let earlier = event("txn_py_offset", "10", "pending", "2025-01-15T10:15:00Z");
+    assert_eq!(result(&f.handler, &earlier).await, "stale");
+    assert_eq!(f.attribute("txn_py_offset", "status").await, s("completed"));
+}
+
 #[tokio::test]
 async fn dynamodb_failure_is_an_error_naming_the_transaction() {
     let client = moto::dynamodb();
