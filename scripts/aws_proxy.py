@@ -25,7 +25,9 @@ Per request, in this order:
   1. `--latency-ms` is slept (every request, faulted or not: a real round trip);
   2. a `--rule OP:N:CODE:MESSAGE` answers the first N requests of OP with
      HTTP 400 and that AWS error (e.g. IAM propagation errors, to exercise the
-     client's eventual-consistency retries); rules draw nothing from the RNG;
+     client's eventual-consistency retries); rules draw nothing from the RNG.
+     CODE `DROP_AFTER` instead forwards the request and then drops the
+     connection: the call happened, its answer was lost (e.g. a CreateKey);
   3. with probability `--fault-rate`, a fault drawn uniformly from `--faults`:
        throttle  HTTP 400 ThrottlingException (JSON services), 400 Throttling
                  (IAM/STS XML), 429 TooManyRequestsException (Lambda REST): all
@@ -494,6 +496,9 @@ def make_handler(proxy: Proxy):
                 time.sleep(proxy.args.latency_ms / 1000.0)
             what, detail = proxy.decide(name)
             outcome = "forwarded"
+            drop_after = proxy.args.drop_mode == "after"
+            if what == "rule" and detail.code == "DROP_AFTER":
+                what, detail, drop_after = "fault", ("drop", 0.0), True
             if what == "rule":
                 status, headers, data = error_response(
                     service, protocol, 400, detail.code, detail.message, self.headers)
@@ -504,7 +509,7 @@ def make_handler(proxy: Proxy):
                 with proxy.stats.lock:
                     proxy.stats.faults[kind] += 1
                     proxy.stats.per_operation_faults[name][kind] += 1
-                if proxy.args.drop_mode == "after":
+                if drop_after:
                     try:
                         proxy.forward(self.command, self.path, self.headers, body)
                         with proxy.stats.lock:

@@ -66,3 +66,34 @@ async fn a_key_created_by_a_killed_run_is_adopted_not_duplicated() {
     );
     st.run(&["plan", "--detailed-exitcode"]).ok();
 }
+
+/// A CreateKey that AWS carried out but whose answer was lost (the proxy
+/// forwards it, then drops the connection): our own retry makes a second
+/// key, and the run then schedules the first for deletion and says so, so
+/// the stack never keeps two live keys.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_key_whose_answer_was_lost_leaves_one_live_key() {
+    let st = TestStack::new("lostkey");
+    let proxy = common::proxy::Proxy::start(&["--rule", "KMS.CreateKey:1:DROP_AFTER:"]);
+    let out = st
+        .command(&["apply", "--yes"])
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(proxy.stats()["per_operation"]["KMS.CreateKey"], 2);
+    let live = live_keys(&st.suffix).await;
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(
+        live[0],
+        st.state()["resources"]["kms_key"]["id"].as_str().unwrap(),
+        "the recorded key is the one kept"
+    );
+    assert!(
+        stderr.contains("was never recorded (an earlier CreateKey whose answer was lost)")
+            && stderr.contains("scheduled"),
+        "{stderr}"
+    );
+    common::spec::check_spec(&st.suffix).await;
+}
