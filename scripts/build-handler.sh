@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Lambda handler (package webhook-handler, bin `bootstrap`) for
-# arm64 Lambda (provided.al2023): release, aarch64-unknown-linux-gnu, glibc <= 2.34.
+# arm64 Lambda (provided.al2023): profile `lambda` (release, fat LTO, one codegen unit),
+# aarch64-unknown-linux-gnu, glibc <= 2.34.
 #
 #   scripts/build-handler.sh [--out DIR] [-j N]
 #
@@ -101,14 +102,15 @@ export CFLAGS_aarch64_unknown_linux_gnu="-ffile-prefix-map=$cargo_home=/cargo -f
 export SOURCE_DATE_EPOCH=315532800
 export RUSTC=$rustc
 
-log "cargo build --release --target $target -p webhook-handler --bin bootstrap ${jobs[*]}"
+# Profile `lambda` (Cargo.toml): release with fat LTO and one codegen unit.
+log "cargo build --profile lambda --target $target -p webhook-handler --bin bootstrap ${jobs[*]}"
 start=$SECONDS
-if ! (cd "$root" && cargo build --release --locked --target "$target" -p webhook-handler --bin bootstrap "${jobs[@]}"); then
+if ! (cd "$root" && cargo build --profile lambda --locked --target "$target" -p webhook-handler --bin bootstrap "${jobs[@]}"); then
   fail "cargo build failed (see above)"
 fi
 log "cargo build took $((SECONDS - start)) s"
 
-bin=$target_dir/$target/release/bootstrap
+bin=$target_dir/$target/lambda/bootstrap
 [ -f "$bin" ] || fail "cargo succeeded but $bin does not exist"
 
 # The result must be an arm64 ELF...

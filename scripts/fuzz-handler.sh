@@ -18,7 +18,7 @@ trap 'rm -f "$log"' EXIT
 status=0
 cargo test --release --locked -p webhook-handler --test properties -- \
   --ignored campaign --nocapture --test-threads 1 >"$log" 2>&1 || status=$?
-if grep -E '^campaign:' "$log"; then
+if grep -oE 'campaign: .*' "$log"; then
   grep -E 'minimal failing|Test failed' "$log" || true
 else
   tail -40 "$log"

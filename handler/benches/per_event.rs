@@ -17,7 +17,6 @@ use std::time::Instant;
 use base64::Engine as _;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::value::RawValue;
-use tracing_subscriber::EnvFilter;
 use webhook_handler::{telemetry, Handler, MemoryStore};
 
 const KINDS: [&str; 5] = ["new", "new_http_b64", "duplicate", "stale", "invalid"];
@@ -166,15 +165,7 @@ fn main() {
     );
 
     // The function's own log formatting (JSON, one line per event) into a sink.
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(EnvFilter::new(telemetry::filter_directives("info")))
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .with_writer(std::io::sink)
-        .finish();
+    let (subscriber, _) = telemetry::subscriber("info", std::io::sink);
     let samples = tracing::subscriber::with_default(subscriber, || run(&rt, rounds, 2_000_000));
     report(
         &format!(

@@ -24,6 +24,7 @@ pub mod currency;
 pub mod dynamo;
 pub mod event;
 pub mod handler;
+pub mod http;
 pub mod json;
 pub mod memory;
 pub mod rejection;

@@ -21,6 +21,7 @@ async fn main() -> Result<(), Error> {
     // lazily on the first call, so this does no network I/O. A stuck DynamoDB call should
     // fail (and be logged with its transaction id) well inside the 30 s function timeout.
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(webhook_handler::http::https_client())
         .timeout_config(
             TimeoutConfig::builder()
                 .operation_attempt_timeout(Duration::from_secs(5))

@@ -145,6 +145,9 @@ pub fn dynamodb() -> Client {
             "moto-tests",
         ))
         .endpoint_url(endpoint())
+        // The function's own HTTP client, so these tests do not depend on the CLI's
+        // features being unified into the handler's build.
+        .http_client(webhook_handler::http::https_client())
         .build();
     Client::from_conf(config)
 }
