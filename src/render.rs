@@ -174,6 +174,7 @@ mod tests {
             steps,
             summary,
             replace: vec![],
+            destroy: false,
         }
     }
 

@@ -250,11 +250,19 @@ impl Stack {
             .collect()
     }
 
-    /// Resources whose creation was pending when the state was loaded.
-    pub fn pending_before(&self) -> std::collections::BTreeSet<String> {
+    /// Resources whose creation was pending when the state was loaded, with
+    /// when it started (an unreadable time counts as now, so that no older
+    /// key is ever taken for an orphan of it).
+    pub fn pending_before(&self) -> BTreeMap<String, chrono::DateTime<chrono::Utc>> {
         self.state
             .iter()
-            .flat_map(|s| s.pending.keys().cloned())
+            .flat_map(|s| s.pending.iter())
+            .map(|(k, p)| {
+                let since = chrono::DateTime::parse_from_rfc3339(&p.started)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .unwrap_or_else(|_| chrono::Utc::now());
+                (k.clone(), since)
+            })
             .collect()
     }
 

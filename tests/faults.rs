@@ -68,7 +68,6 @@ const CREATE: &[(&str, &str, &str)] = &[
     ("Lambda.CreateFunction", "InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda."),
     ("Lambda.CreateFunction", "InvalidParameterValueException", "The provided execution role does not have permissions to call PutTraceSegments on XRAY"),
     ("Lambda.CreateFunction", "InvalidParameterValueException", "Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS Exception: InvalidArnException KMS Message: ARN does not refer to a valid principal"),
-    ("Lambda.CreateFunction", "ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Pending"),
     ("Lambda.PutFunctionConcurrency", "ResourceConflictException", "The operation cannot be performed at this time. An update is in progress for resource"),
 ];
 const UPDATE: &[(&str, &str, &str)] = &[

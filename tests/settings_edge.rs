@@ -9,7 +9,7 @@ use common::TestStack;
 /// (from --profile or AWS_PROFILE) in the AWS config file, as the AWS CLI
 /// resolves it.
 #[test]
-fn the_region_comes_from_the_profile_as_the_aws_cli_resolves_it() {
+fn the_region_comes_from_the_region_flag_then_the_profile_then_the_environment() {
     let st = TestStack::new("region");
     let config = st.dir.join("aws-config");
     std::fs::write(
@@ -45,6 +45,28 @@ fn the_region_comes_from_the_profile_as_the_aws_cli_resolves_it() {
         "ap-south-1",
         "--region wins"
     );
+    // A profile chosen on purpose wins over an AWS_REGION left in the
+    // environment (SPEC's order); without one, AWS_REGION is used.
+    let with_env_region = |args: &[&str]| {
+        let mut all = vec!["plan", "--json"];
+        all.extend_from_slice(args);
+        let out = st
+            .command(&all)
+            .env("AWS_REGION", "sa-east-1")
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", st.dir.join("no-credentials"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        plan["region"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(with_env_region(&["--profile", "staging"]), "eu-west-1");
+    assert_eq!(with_env_region(&[]), "sa-east-1");
 }
 
 /// A no-op apply leaves no drift: when live values already equal the

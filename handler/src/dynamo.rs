@@ -51,11 +51,25 @@ const UPDATE: &str = "SET #amount = :amount, #currency = :currency, #status = :s
 const CONDITION: &str = "attribute_not_exists(#id) OR #order < :order";
 
 /// Replaces a legacy item (no `eventOrder`) that was compared and found older: only if it
-/// is still that item.
-const LEGACY_CONDITION: &str =
-    "attribute_exists(#id) AND attribute_not_exists(#order) AND #timestamp = :legacyTimestamp";
-const LEGACY_WITHOUT_TIMESTAMP: &str =
-    "attribute_exists(#id) AND attribute_not_exists(#order) AND attribute_not_exists(#timestamp)";
+/// is still that item, with the timestamp and status that were compared.
+fn legacy_condition(pinned: &Pinned) -> String {
+    let pin = |placeholder: &str, name: &str, value: &Option<AttributeValue>| match value {
+        Some(_) => format!("{name} = {placeholder}"),
+        None => format!("attribute_not_exists({name})"),
+    };
+    format!(
+        "attribute_exists(#id) AND attribute_not_exists(#order) AND {} AND {}",
+        pin(":legacyTimestamp", "#timestamp", &pinned.timestamp),
+        pin(":legacyStatus", "#status", &pinned.status)
+    )
+}
+
+/// The legacy item's fields a replacing write is conditioned on, as stored (any type).
+#[derive(Debug, Clone, Default)]
+struct Pinned {
+    timestamp: Option<AttributeValue>,
+    status: Option<AttributeValue>,
+}
 
 /// How many times a write is tried when legacy items keep changing under it.
 const ATTEMPTS: usize = 3;
@@ -109,7 +123,7 @@ impl DynamoStore {
         tx: &Transaction,
         order: &str,
         condition: &str,
-        legacy_timestamp: Option<&str>,
+        pinned: Option<&Pinned>,
     ) -> Result<Option<Option<Item>>, StoreError> {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
         let mut request = self
@@ -136,9 +150,13 @@ impl DynamoStore {
             .expression_attribute_values(":order", AttributeValue::S(order.to_owned()))
             .expression_attribute_values(":now", AttributeValue::S(now))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        if let Some(ts) = legacy_timestamp {
-            request = request
-                .expression_attribute_values(":legacyTimestamp", AttributeValue::S(ts.to_owned()));
+        if let Some(pinned) = pinned {
+            if let Some(ts) = &pinned.timestamp {
+                request = request.expression_attribute_values(":legacyTimestamp", ts.clone());
+            }
+            if let Some(status) = &pinned.status {
+                request = request.expression_attribute_values(":legacyStatus", status.clone());
+            }
         }
         for (placeholder, name) in NAMES {
             request = request.expression_attribute_names(placeholder, name);
@@ -161,23 +179,31 @@ type Item = HashMap<String, AttributeValue>;
 impl TransactionStore for DynamoStore {
     async fn record(&self, tx: &Transaction) -> Result<Outcome, StoreError> {
         let order = tx.order_key();
-        let (mut condition, mut legacy_timestamp) = (CONDITION, None::<String>);
+        // None: the usual condition; Some: replacing the legacy item compared.
+        let mut pinned: Option<Pinned> = None;
         for _ in 0..ATTEMPTS {
-            let refused_by = match self
-                .write(tx, &order, condition, legacy_timestamp.as_deref())
-                .await?
-            {
+            let condition = match &pinned {
+                None => CONDITION.to_owned(),
+                Some(p) => legacy_condition(p),
+            };
+            let refused_by = match self.write(tx, &order, &condition, pinned.as_ref()).await? {
                 None => return Ok(Outcome::Recorded),
                 Some(Some(item)) => Some(item),
                 Some(None) => self.stored_item(&tx.id).await?,
             };
             let Some(item) = refused_by else {
                 // Gone between the refusal and the read: write as new.
-                (condition, legacy_timestamp) = (CONDITION, None);
+                pinned = None;
                 continue;
             };
             if let Some(stored) = order_of(&item) {
-                return refused(&stored, &order);
+                if stored >= order {
+                    return refused(&stored, &order);
+                }
+                // Refused under the legacy condition because one of our events replaced
+                // the legacy item meanwhile, an older one: compete again as usual.
+                pinned = None;
+                continue;
             }
             if item.contains_key("eventOrder") {
                 return Err(StoreError::Corrupt("eventOrder is not a string".into()));
@@ -187,12 +213,10 @@ impl TransactionStore for DynamoStore {
             if legacy.as_deref().is_some_and(|l| *l >= *order) {
                 return refused(legacy.as_deref().unwrap_or_default(), &order);
             }
-            legacy_timestamp = item.get("timestamp").and_then(|v| v.as_s().ok()).cloned();
-            condition = if legacy_timestamp.is_some() {
-                LEGACY_CONDITION
-            } else {
-                LEGACY_WITHOUT_TIMESTAMP
-            };
+            pinned = Some(Pinned {
+                timestamp: item.get("timestamp").cloned(),
+                status: item.get("status").cloned(),
+            });
         }
         Err(StoreError::Backend {
             operation: "UpdateItem",

@@ -345,6 +345,20 @@ async fn a_legacy_record_is_compared_by_its_timestamp_and_never_regressed() {
     let earlier = event("txn_py_offset", "10", "pending", "2025-01-15T10:15:00Z");
     assert_eq!(result(&f.handler, &earlier).await, "stale");
     assert_eq!(f.attribute("txn_py_offset", "status").await, s("completed"));
+
+    // A legacy timestamp that is not a string cannot be compared: the event replaces
+    // the item (conditioned on it as it is), and does not fail forever.
+    f.client
+        .put_item()
+        .table_name(&f.table)
+        .item("transactionId", s("txn_py_number"))
+        .item("status", s("completed"))
+        .item("timestamp", AttributeValue::N("1736937000".into()))
+        .send()
+        .await
+        .unwrap();
+    let event_now = event("txn_py_number", "10", "pending", "2025-01-15T10:00:00Z");
+    assert_eq!(result(&f.handler, &event_now).await, "recorded");
 }
 
 #[tokio::test]

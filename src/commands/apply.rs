@@ -43,6 +43,9 @@ pub async fn run(
     plan_file: Option<&Path>,
 ) -> Result<ExitStatus> {
     let parallelism = check_parallelism(opts.parallelism)?;
+    if plan_file.is_some() && !replace.is_empty() {
+        bail!("--replace cannot change a saved plan, which is applied as reviewed: make a new one with `plan --replace RESOURCE --out FILE`");
+    }
     let saved = plan_file.map(load_saved).transpose()?;
     // A saved plan carries the settings it was made with.
     let settings = match &saved {
@@ -124,10 +127,17 @@ pub async fn run(
             .iter()
             .map(|s| format!("--replace {}", s.resource))
             .collect();
+        let again = if saved.is_some() {
+            format!(
+                "make the plan again with `plan {} --out FILE`",
+                names.join(" ")
+            )
+        } else {
+            format!("run apply again with {}", names.join(" "))
+        };
         bail!(
-            "apply refuses to delete data or keys outside `destroy`:\n  - {}\nNothing was changed. If this is really wanted, run apply again with {}; otherwise change the program (or the resource) back.",
+            "apply refuses to delete data or keys outside `destroy`:\n  - {}\nNothing was changed. If this is really wanted, {again}; otherwise change the program (or the resource) back.",
             list.join("\n  - "),
-            names.join(" ")
         );
     }
     let providers = Providers {
@@ -172,6 +182,7 @@ pub async fn run(
     if config.json {
         print_json(&serde_json::json!({
             "plan": &plan,
+            "warnings": &warnings,
             "succeeded": ok,
             "outputs": outputs::outputs(&state),
             "aws_calls": calls,

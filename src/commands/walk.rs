@@ -49,9 +49,10 @@ fn progress(event: Event<'_>) {
 }
 
 /// First Ctrl-C: stop starting new steps, let running ones finish, save
-/// state, release the lock. Second Ctrl-C: exit at once, still releasing the
-/// lock (state is as saved after the last finished step).
-fn watch_interrupts(flag: Arc<AtomicBool>, lock_path: std::path::PathBuf) {
+/// state, release the lock. Second Ctrl-C: exit at once; the kernel releases
+/// the lock (state is as saved after the last finished step). The lock file
+/// is not removed here: by then this run may no longer hold it.
+fn watch_interrupts(flag: Arc<AtomicBool>) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             flag.store(true, Ordering::SeqCst);
@@ -59,7 +60,6 @@ fn watch_interrupts(flag: Arc<AtomicBool>, lock_path: std::path::PathBuf) {
                 "Interrupted: finishing the calls in flight and saving state (Ctrl-C again to abort)."
             );
             if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = std::fs::remove_file(&lock_path);
                 eprintln!("Aborted.");
                 std::process::exit(130);
             }
@@ -76,7 +76,7 @@ pub async fn execute(
     lock: &Lock,
 ) -> Report {
     let interrupt = Arc::new(AtomicBool::new(false));
-    watch_interrupts(interrupt.clone(), lock.path().to_owned());
+    watch_interrupts(interrupt.clone());
     let w = Walk {
         plan,
         declared: &stack.declared,

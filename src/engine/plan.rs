@@ -66,6 +66,9 @@ pub struct Plan {
     /// allowed to be replaced or deleted although they hold data.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace: Vec<String>,
+    /// A `destroy` plan: deleting everything is what was asked for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub destroy: bool,
 }
 
 impl Plan {
@@ -79,6 +82,9 @@ impl Plan {
     /// table or the key) without the resource being named in `--replace`:
     /// shown by `plan`, refused by `apply`.
     pub fn unsafe_steps(&self) -> Vec<&Step> {
+        if self.destroy {
+            return vec![];
+        }
         self.steps
             .iter()
             .filter(|s| {
@@ -146,6 +152,7 @@ impl Inputs<'_> {
             steps,
             summary,
             replace: self.replace.to_vec(),
+            destroy: false,
         }
     }
 
@@ -272,7 +279,10 @@ pub fn plan_destroy(inp: &Inputs<'_>) -> Plan {
             steps.extend(inp.delete_step(d.key, d.kind));
         }
     }
-    inp.finish(steps)
+    Plan {
+        destroy: true,
+        ..inp.finish(steps)
+    }
 }
 
 #[cfg(test)]

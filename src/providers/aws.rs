@@ -141,20 +141,33 @@ fn sdk_retry_and_timeouts() -> (RetryConfig, TimeoutConfig) {
 
 impl Aws {
     pub async fn connect(conn: &Connection) -> Aws {
-        // As the AWS CLI: --region, else AWS_REGION / AWS_DEFAULT_REGION,
-        // else the region of the selected profile (--profile, else
-        // AWS_PROFILE) in the config file, else IMDS, else us-east-1. The
-        // default chain reads the profile named here, not only AWS_PROFILE.
+        // SPEC §2 "Regions and credentials": --region, else the region of
+        // the selected profile (--profile, else AWS_PROFILE) in the AWS
+        // config file, else the SDK's default chain (AWS_REGION, the default
+        // profile, IMDS), else us-east-1. A profile named on purpose wins
+        // over an AWS_REGION left in the environment (as CI often has).
+        let profile = conn
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
         let mut default_region =
             aws_config::default_provider::region::DefaultRegionChain::builder();
-        if let Some(p) = &conn.profile {
+        if let Some(p) = &profile {
             default_region = default_region.profile_name(p);
         }
-        let region = aws_config::meta::region::RegionProviderChain::first_try(
+        let mut region = aws_config::meta::region::RegionProviderChain::first_try(
             conn.region.clone().map(Region::new),
-        )
-        .or_else(default_region.build())
-        .or_else(Region::new("us-east-1"));
+        );
+        if let Some(p) = &profile {
+            region = region.or_else(
+                aws_config::profile::ProfileFileRegionProvider::builder()
+                    .profile_name(p)
+                    .build(),
+            );
+        }
+        let region = region
+            .or_else(default_region.build())
+            .or_else(Region::new("us-east-1"));
         let (retry, timeouts) = sdk_retry_and_timeouts();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(region)

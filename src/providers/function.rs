@@ -366,7 +366,6 @@ pub async fn create(aws: &Aws, desired: &Props, code: &[u8]) -> Result<Observed,
         &[
             Eventual::LambdaRoleNotReady,
             Eventual::LambdaKmsGrantNotReady,
-            Eventual::LambdaUpdateInProgress,
         ],
         || async { request().await.map_err(aws_error("CreateFunction")) },
     )
@@ -408,6 +407,24 @@ pub async fn update(
 ) -> Result<Observed, Failure> {
     let name = current.id.as_str();
     let have = &current.props;
+    // Public access first: whatever fails later, the function is no longer
+    // invokable by others.
+    if changed(desired, have, "resource_policy") {
+        remove_permissions(aws, name, &have["resource_policy"]).await?;
+    }
+    if changed(desired, have, "function_url") && desired.get("function_url") == Some(&Value::Null) {
+        match aws
+            .lambda
+            .delete_function_url_config()
+            .function_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {}
+            Err(e) => return Err(aws_error("DeleteFunctionUrlConfig")(e).into()),
+        }
+    }
     if CONFIG_KEYS.iter().any(|k| changed(desired, have, k)) {
         let mut req = aws
             .lambda
@@ -478,22 +495,6 @@ pub async fn update(
     }
     if changed(desired, have, "reserved_concurrency") {
         set_concurrency(aws, name, int_prop(desired, "reserved_concurrency")).await?;
-    }
-    if changed(desired, have, "resource_policy") {
-        remove_permissions(aws, name, &have["resource_policy"]).await?;
-    }
-    if changed(desired, have, "function_url") && desired.get("function_url") == Some(&Value::Null) {
-        match aws
-            .lambda
-            .delete_function_url_config()
-            .function_name(name)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {}
-            Err(e) => return Err(aws_error("DeleteFunctionUrlConfig")(e).into()),
-        }
     }
     let arn = &current.outputs["arn"];
     TagChanges::between(desired, have)

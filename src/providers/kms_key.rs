@@ -171,14 +171,16 @@ async fn create_key_once(aws: &Aws, desired: &Props) -> Result<(CreateKeyOutput,
                 .await
             {
                 Ok(out) => Ok(Ok(out)),
-                Err(e) if is_transient(&e) => Ok(Err(aws_error("CreateKey")(e))),
+                Err(e) if is_transient(&e) => {
+                    Ok(Err((maybe_carried_out(&e), aws_error("CreateKey")(e))))
+                }
                 Err(e) => Err(aws_error("CreateKey")(e)),
             }
         })
         .await?;
         match sent {
             Ok(out) => return Ok((out, uncertain)),
-            Err(e) if attempt >= CREATE_ATTEMPTS => {
+            Err((_, e)) if attempt >= CREATE_ATTEMPTS => {
                 return Err(AwsError {
                     message: format!(
                         "{} (after {attempt} attempts; if one of them made a key, the next apply finds it by its tags)",
@@ -187,8 +189,8 @@ async fn create_key_once(aws: &Aws, desired: &Props) -> Result<(CreateKeyOutput,
                     ..e
                 })
             }
-            Err(_) => {
-                uncertain = true;
+            Err((maybe_done, _)) => {
+                uncertain |= maybe_done;
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
@@ -198,6 +200,18 @@ async fn create_key_once(aws: &Aws, desired: &Props) -> Result<(CreateKeyOutput,
 }
 
 const CREATE_ATTEMPTS: u32 = 6;
+
+/// Whether a failed attempt may still have been carried out by KMS: its answer
+/// was lost or it failed inside the service. A throttled request was not.
+fn maybe_carried_out<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    match e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(se) => se.raw().status().is_server_error(),
+        _ => false,
+    }
+}
 
 /// Throttling, a 5xx, a timeout or a lost connection: worth another attempt.
 fn is_transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
@@ -216,13 +230,23 @@ fn is_transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool 
     }
 }
 
+/// How far AWS's clock may be from ours when telling a lost creation's key
+/// from an older one.
+const CLOCK_SKEW_SECS: i64 = 300;
+
 /// Creates the key. When a key may already exist behind the stack's back
-/// (`recovering`: a creation was pending in state, i.e. an earlier run died
-/// after sending CreateKey; or an attempt here lost its answer), every other
-/// enabled key carrying the stack's tags is an orphan of that lost creation:
-/// it is scheduled for deletion, and the run says so, so that a stack never
-/// keeps two live keys.
-pub async fn create(aws: &Aws, desired: &Props, recovering: bool) -> Result<Observed, Failure> {
+/// (`pending_since`: a creation was pending in state since then, i.e. an
+/// earlier run died after sending CreateKey; or an attempt here lost its
+/// answer), every other enabled key carrying the stack's tags and created
+/// since that creation began is an orphan of it: it is scheduled for
+/// deletion, and the run says so, so that a stack never keeps two live keys.
+/// Keys created before (the stack's older keys) are never touched.
+pub async fn create(
+    aws: &Aws,
+    desired: &Props,
+    pending_since: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Observed, Failure> {
+    let started = chrono::Utc::now();
     let (out, uncertain) = create_key_once(aws, desired).await?;
     let meta = out
         .key_metadata
@@ -236,12 +260,21 @@ pub async fn create(aws: &Aws, desired: &Props, recovering: bool) -> Result<Obse
         },
         outputs: outputs(&meta.key_id, meta.arn().unwrap_or_default()),
     };
-    if recovering || uncertain {
+    let since = match (pending_since, uncertain) {
+        (Some(p), _) => Some(p.min(started)),
+        (None, true) => Some(started),
+        (None, false) => None,
+    };
+    if let Some(since) = since {
+        let since = since.timestamp() - CLOCK_SKEW_SECS;
         let tags = super::props::map_prop(desired, "tags");
         let extra = keys_with_tags(aws, &tags)
             .await
             .map_err(|e| Failure::partial(e, created.clone()))?;
-        for (_, id) in extra.into_iter().filter(|(_, id)| *id != meta.key_id) {
+        let orphans = extra
+            .into_iter()
+            .filter(|(created, id)| *id != meta.key_id && created.secs() >= since);
+        for (_, id) in orphans {
             schedule_deletion(aws, &id, ORPHAN_WINDOW_DAYS)
                 .await
                 .map_err(|e| Failure::partial(e, created.clone()))?;
@@ -450,9 +483,13 @@ async fn keys_with_tags(
         .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
     for key_id in keys {
+        // A key we may not describe (another team's, in a shared account)
+        // is not this stack's: skip it rather than fail.
+        let unreadable = |code: Option<&str>| code == Some("AccessDeniedException");
         let meta = match aws.kms.describe_key().key_id(&key_id).send().await {
             Ok(out) => out.key_metadata,
             Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => continue,
+            Err(e) if unreadable(service_error(&e).and_then(|s| s.meta().code())) => continue,
             Err(e) => return Err(aws_error("DescribeKey")(e)),
         };
         let Some(meta) = meta else { continue };
@@ -461,13 +498,11 @@ async fn keys_with_tags(
         if !ours {
             continue;
         }
-        let found = aws
-            .kms
-            .list_resource_tags()
-            .key_id(&key_id)
-            .send()
-            .await
-            .map_err(aws_error("ListResourceTags"))?;
+        let found = match aws.kms.list_resource_tags().key_id(&key_id).send().await {
+            Ok(found) => found,
+            Err(e) if unreadable(service_error(&e).and_then(|s| s.meta().code())) => continue,
+            Err(e) => return Err(aws_error("ListResourceTags")(e)),
+        };
         let has = |k: &str, v: &str| {
             found
                 .tags()

@@ -149,9 +149,9 @@ pub struct Providers {
     /// The function's code package.
     pub code: Arc<Vec<u8>>,
     pub kms_deletion_window_days: i32,
-    /// Resources whose creation was pending in state when the run began:
-    /// an earlier run died after asking AWS to create them.
-    pub pending_before: std::collections::BTreeSet<String>,
+    /// Resources whose creation was pending in state when the run began
+    /// (an earlier run died after asking AWS to create them), with when.
+    pub pending_before: std::collections::BTreeMap<String, chrono::DateTime<chrono::Utc>>,
 }
 
 impl Providers {
@@ -164,7 +164,7 @@ impl Providers {
         let aws = &self.aws;
         match kind {
             Kind::KmsKey => {
-                kms_key::create(aws, desired, self.pending_before.contains(resource)).await
+                kms_key::create(aws, desired, self.pending_before.get(resource).copied()).await
             }
             Kind::KmsAlias => {
                 let name = props::str_prop(desired, "name").unwrap_or_default();

@@ -36,8 +36,10 @@ pub enum Eventual {
     /// Source: lambda/function.go `retryFunctionOp`; provider issue #4633.
     LambdaKmsGrantNotReady,
     /// Lambda, while the function is Pending or a previous update is in
-    /// progress: `ResourceConflictException` ("An update is in progress for
-    /// resource"). On UpdateFunctionConfiguration, UpdateFunctionCode and
+    /// progress: `ResourceConflictException` "The operation cannot be
+    /// performed at this time. An update is in progress for resource" (not
+    /// its sibling "Function already exist", a real error). On
+    /// UpdateFunctionConfiguration, UpdateFunctionCode and
     /// PutFunctionConcurrency.
     /// Source: lambda/function.go `retryFunctionOp`; Lambda's "function
     /// states" page.
@@ -124,7 +126,12 @@ impl Eventual {
                     && says("KMS key is invalid for CreateGrant")
                     && !says("Key Aliases are not supported")
             }
-            Eventual::LambdaUpdateInProgress => code == "ResourceConflictException",
+            // Not "Function already exist", which is the same code.
+            Eventual::LambdaUpdateInProgress => {
+                code == "ResourceConflictException"
+                    && (says("The operation cannot be performed at this time")
+                        || says("update is in progress"))
+            }
             Eventual::KmsPrincipalNotReady => code == "MalformedPolicyDocumentException",
             Eventual::KmsKeyNotYetVisible => code == "NotFoundException",
             Eventual::BackupsNotReady => code == "ContinuousBackupsUnavailableException",
@@ -260,7 +267,7 @@ mod tests {
              "Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Key Aliases are not supported"),
             (Eventual::LambdaUpdateInProgress, "ResourceConflictException",
              "The operation cannot be performed at this time. An update is in progress for resource",
-             ""),
+             "Function already exist: webhook-processor-dev"),
             (Eventual::KmsPrincipalNotReady, "MalformedPolicyDocumentException",
              "Policy contains a statement with one or more invalid principals.", ""),
             (Eventual::KmsKeyNotYetVisible, "NotFoundException", "Key 'x' does not exist", ""),

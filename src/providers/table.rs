@@ -33,17 +33,23 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
         .describe_continuous_backups()
         .table_name(name)
         .send();
-    let (described, early) = match &hint.arn {
+    // Which key is AWS's own for DynamoDB, to tell it from a customer key on
+    // the table: asked at once, not after DescribeTable.
+    let managed = aws.kms.describe_key().key_id("alias/aws/dynamodb").send();
+    let (described, early, managed) = match &hint.arn {
         Some(arn) => {
             let tags = aws
                 .dynamodb
                 .list_tags_of_resource()
                 .resource_arn(arn)
                 .send();
-            let (d, b, t) = tokio::join!(describe, backups, tags);
-            (d, Some((arn.clone(), b, t)))
+            let (d, b, t, m) = tokio::join!(describe, backups, tags, managed);
+            (d, Some((arn.clone(), b, t)), m)
         }
-        None => (describe.await, None),
+        None => {
+            let (d, m) = tokio::join!(describe, managed);
+            (d, None, m)
+        }
     };
     let table = match described {
         Ok(out) => out
@@ -104,7 +110,7 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
         json!({"name": k.attribute_name, "type": ty})
     });
     let sse_kms_key = match table.sse_description().and_then(|s| s.kms_master_key_arn()) {
-        Some(arn) => customer_key(aws, arn).await?,
+        Some(arn) => customer_key(arn, managed)?,
         None => Value::Null,
     };
     let billing = table
@@ -149,14 +155,17 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
 /// The table's SSE key when it is not the AWS-managed `aws/dynamodb` key,
 /// else null (SPEC §1: the seed uses the AWS-managed key). AWS names the
 /// key either way; `alias/aws/dynamodb` says which one is AWS's.
-async fn customer_key(aws: &Aws, arn: &str) -> Result<Value, AwsError> {
-    match aws
-        .kms
-        .describe_key()
-        .key_id("alias/aws/dynamodb")
-        .send()
-        .await
-    {
+fn customer_key(
+    arn: &str,
+    managed: Result<
+        aws_sdk_kms::operation::describe_key::DescribeKeyOutput,
+        aws_smithy_runtime_api::client::result::SdkError<
+            aws_sdk_kms::operation::describe_key::DescribeKeyError,
+            aws_smithy_runtime_api::http::Response,
+        >,
+    >,
+) -> Result<Value, AwsError> {
+    match managed {
         Ok(out) => {
             let aws_managed = out.key_metadata().and_then(|m| m.arn());
             Ok(if aws_managed == Some(arn) {

@@ -52,6 +52,7 @@ fn still_at(file: &File, path: &Path) -> bool {
 }
 
 impl Lock {
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -254,22 +255,19 @@ mod tests {
         assert!(!file.lock_path().exists());
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_waiting_run_gets_the_lock_when_the_holder_releases_it() {
         let file = StateFile::new(&tmp("wait"), "dev");
         let lock = Lock::acquire(&file, "apply", Duration::ZERO).await.unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let release = tokio::spawn(async move {
-            rx.await.ok();
-            drop(lock);
-        });
         let waiter = {
             let file = file.clone();
             tokio::spawn(async move { Lock::acquire(&file, "plan", Duration::from_secs(60)).await })
         };
-        // The waiter is refused until the holder lets go, then gets it.
-        tx.send(()).unwrap();
-        release.await.unwrap();
+        // With time paused, the waiter runs until it sleeps: it has been
+        // refused at least once and is waiting for its next attempt.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(!waiter.is_finished(), "refused while the lock is held");
+        drop(lock);
         let got = waiter.await.unwrap().unwrap();
         assert_eq!(read_holder(got.path()).command, "plan");
     }

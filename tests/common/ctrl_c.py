@@ -7,20 +7,38 @@ it ended; exits 3 if WAIT_FOR never came.
 """
 import os
 import pty
+import select
 import signal
 import sys
+import time
+
+# Bounds, so that a command that never prints the line, or never ends, fails
+# the test instead of hanging it.
+DEADLINE = time.monotonic() + 120
 
 wait_for = sys.argv[1].encode()
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[2], sys.argv[2:])
 
+
+def read_some():
+    """Output the command wrote, b"" at its end; kills it past DEADLINE."""
+    left = DEADLINE - time.monotonic()
+    ready, _, _ = select.select([fd], [], [], max(left, 0))
+    if not ready:
+        os.killpg(pid, signal.SIGKILL)
+        sys.stdout.write(seen.decode(errors="replace") + "\n[timed out]\n")
+        sys.exit(4)
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return b""
+
+
 seen = b""
 while wait_for not in seen:
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        chunk = b""
+    chunk = read_some()
     if not chunk:
         sys.stdout.write(seen.decode(errors="replace"))
         sys.exit(3)
@@ -28,10 +46,7 @@ while wait_for not in seen:
 os.write(fd, b"\x03")
 # Drain what follows, until the command is gone.
 while True:
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
+    chunk = read_some()
     if not chunk:
         break
     seen += chunk
