@@ -109,6 +109,14 @@ pub struct Confirm {
     pub parallelism: usize,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz (`dot -Tsvg`), like `terraform graph`.
+    Dot,
+    /// A Mermaid flowchart, which code hosts render in Markdown.
+    Mermaid,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the changes that apply would make.
@@ -165,6 +173,15 @@ pub enum Command {
     Import,
     /// Remove a lock left behind by a run that died.
     ForceUnlock,
+    /// Print the dependency graph (an arrow from each dependency to its
+    /// dependent), as Graphviz DOT or Mermaid. Makes no AWS call.
+    Graph {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+        /// A plan saved by `plan --out`: each node shows its planned action.
+        plan_file: Option<PathBuf>,
+    },
     /// Build handler/ for arm64 and write its reproducible code zip; prints
     /// the CodeSha256 that Lambda will report for it.
     Package {

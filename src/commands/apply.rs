@@ -18,7 +18,7 @@ use std::sync::Arc;
 /// Reads a saved plan and checks what it carries as the flags would be
 /// checked: a hand-edited file cannot smuggle in an invalid setting, take
 /// away the stack's own tags, or name a resource the program lacks.
-fn load_saved(path: &Path) -> Result<SavedPlan> {
+pub(super) fn load_saved(path: &Path) -> Result<SavedPlan> {
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read plan file {}", path.display()))?;
     let mut saved: SavedPlan = serde_json::from_slice(&bytes)

@@ -3,6 +3,7 @@
 mod apply;
 mod destroy;
 mod drift;
+mod graph;
 mod import;
 mod outputs;
 mod plan;
@@ -92,6 +93,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Drift { all: false } => drift::run(&config).await,
         Command::Drift { all: true } => drift::run_all(&config).await,
         Command::Outputs => outputs::run(&config),
+        Command::Graph { format, plan_file } => graph::run(&config, format, plan_file.as_deref()),
         Command::Import => import::run(&config).await,
         Command::Package { out, handler_dir } => {
             let package = code_package(&Code {

@@ -15,6 +15,13 @@ pub enum GraphError {
     Duplicate(String),
 }
 
+/// How a node is drawn: its label (may hold `\n`) and an optional fill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeStyle {
+    pub label: String,
+    pub fill: Option<&'static str>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Graph {
     graph: DiGraph<String, ()>,
@@ -119,6 +126,62 @@ impl Graph {
         self.neighbors(name, petgraph::Direction::Outgoing)
     }
 
+    /// The graph in Graphviz DOT (petgraph's writer), an arrow from each
+    /// dependency to its dependent; `node` gives each node's label and, if
+    /// any, its fill colour.
+    pub fn to_dot(&self, node: &dyn Fn(&str) -> NodeStyle) -> String {
+        use petgraph::dot::{Config, Dot, RankDir};
+        let attrs = |_, (_, name): (NodeIndex, &String)| {
+            let style = node(name);
+            let label = style
+                .label
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            match style.fill {
+                Some(fill) => {
+                    format!("label = \"{label}\", style = filled, fillcolor = \"{fill}\"")
+                }
+                None => format!("label = \"{label}\""),
+            }
+        };
+        let dot = Dot::with_attr_getters(
+            &self.graph,
+            &[
+                Config::EdgeNoLabel,
+                Config::NodeNoLabel,
+                Config::RankDir(RankDir::LR),
+            ],
+            &|_, _| String::new(),
+            &attrs,
+        );
+        format!("{dot:?}")
+    }
+
+    /// The graph as a Mermaid flowchart (rendered by code hosts in Markdown).
+    pub fn to_mermaid(&self, node: &dyn Fn(&str) -> NodeStyle) -> String {
+        let mut out = String::from("flowchart LR\n");
+        let mut fills = BTreeMap::new();
+        for name in self.topological_order() {
+            let style = node(&name);
+            let label = style.label.replace('"', "#quot;").replace('\n', "<br/>");
+            out.push_str(&format!("    {name}[\"{label}\"]\n"));
+            if let Some(fill) = style.fill {
+                fills.entry(fill).or_insert_with(Vec::new).push(name);
+            }
+        }
+        for name in self.topological_order() {
+            for dependent in self.dependents(&name) {
+                out.push_str(&format!("    {name} --> {dependent}\n"));
+            }
+        }
+        for (i, (fill, names)) in fills.iter().enumerate() {
+            out.push_str(&format!("    classDef c{i} fill:{fill}\n"));
+            out.push_str(&format!("    class {} c{i}\n", names.join(",")));
+        }
+        out
+    }
+
     fn neighbors(&self, name: &str, dir: petgraph::Direction) -> Vec<String> {
         let Some(i) = self.index.get(name) else {
             return vec![];
@@ -193,6 +256,28 @@ mod tests {
         );
         let self_loop = g(&[("a", &["a"])]).unwrap_err();
         assert_eq!(self_loop, GraphError::Cycle(vec!["a".into(), "a".into()]));
+    }
+
+    #[test]
+    fn drawn_as_dot_and_mermaid_with_an_arrow_from_each_dependency() {
+        let graph = g(&[("role", &["table"]), ("table", &[])]).unwrap();
+        let style = |name: &str| NodeStyle {
+            label: format!("{name}\n\"t\""),
+            fill: (name == "table").then_some("#fdd"),
+        };
+        let dot = graph.to_dot(&style);
+        assert!(dot.starts_with("digraph {"), "{dot}");
+        assert!(dot.contains("rankdir=\"LR\""), "{dot}");
+        assert!(
+            dot.contains(r##"label = "table\n\"t\"", style = filled, fillcolor = "#fdd""##),
+            "{dot}"
+        );
+        assert!(dot.contains("1 -> 0") || dot.contains("0 -> 1"), "{dot}");
+        assert_eq!(
+            graph.to_mermaid(&style),
+            "flowchart LR\n    table[\"table<br/>#quot;t#quot;\"]\n    role[\"role<br/>#quot;t#quot;\"]\n    \
+             table --> role\n    classDef c0 fill:#fdd\n    class table c0\n"
+        );
     }
 
     #[test]

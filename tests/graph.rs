@@ -1,0 +1,85 @@
+//! `graph`: the dependency graph as DOT or Mermaid, from the program alone
+//! (no AWS call), and with a saved plan's actions on its nodes.
+
+mod common;
+
+use common::TestStack;
+
+/// The SPEC's edges (SPEC §1 "Dependencies"), as Mermaid arrows.
+const EDGES: [&str; 9] = [
+    "kms_key --> kms_alias",
+    "kms_key --> log_group",
+    "kms_key --> role",
+    "table --> role",
+    "log_group --> role",
+    "kms_key --> function",
+    "role --> function",
+    "log_group --> function",
+    "table --> function",
+];
+
+#[test]
+fn the_graph_is_drawn_from_the_program_without_any_aws_call() {
+    let st = TestStack::new("graph");
+    let run = |args: &[&str]| {
+        let out = st
+            .command(args)
+            // Nothing listens here: any AWS call would fail the command.
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let mermaid = run(&["graph", "--format", "mermaid"]);
+    assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
+    for edge in EDGES {
+        assert!(
+            mermaid.contains(&format!("    {edge}\n")),
+            "{edge}: {mermaid}"
+        );
+    }
+    assert_eq!(mermaid.matches(" --> ").count(), EDGES.len(), "{mermaid}");
+    let dot = run(&["graph"]);
+    assert!(dot.starts_with("digraph {"), "{dot}");
+    assert!(
+        dot.contains(r#"label = "function\naws:lambda/function""#),
+        "{dot}"
+    );
+    assert_eq!(dot.matches(" -> ").count(), EDGES.len(), "{dot}");
+}
+
+#[test]
+fn with_a_saved_plan_each_node_shows_its_action() {
+    let st = TestStack::new("graphplan");
+    st.run(&["apply", "--yes"]).ok();
+    let plan_file = st.dir.join("plan.json");
+    let plan_arg = plan_file.to_str().unwrap();
+    st.run(&["plan", "--memory-size", "2048", "--out", plan_arg])
+        .ok();
+    let out = st.run(&["graph", "--format", "mermaid", plan_arg]).ok();
+    assert!(
+        out.stdout
+            .contains(r#"function["~ function<br/>aws:lambda/function<br/>update"]"#),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(r#"table["table<br/>aws:dynamodb/table<br/>no change"]"#),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("class function c0"), "{}", out.stdout);
+    let dot = st.run(&["graph", plan_arg]).ok();
+    assert!(
+        dot.stdout
+            .contains(r##"style = filled, fillcolor = "#fff3cd""##),
+        "{}",
+        dot.stdout
+    );
+}
