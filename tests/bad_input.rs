@@ -274,3 +274,31 @@ fn usage_errors_exit_1_on_every_command_and_help_and_version_exit_0() {
         assert!(!out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// With no credentials anywhere, the error names the sources looked at and
+/// how to set one, in a few lines, not the SDK's debug dump.
+#[test]
+fn no_credentials_says_where_it_looked_and_what_to_do() {
+    let st = TestStack::new("nocreds");
+    let out = st
+        .command(&["plan"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("HOME", &st.dir)
+        .env("AWS_CONFIG_FILE", st.dir.join("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", st.dir.join("no-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", DEAD_ENDPOINT)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no AWS credentials found"), "{stderr}");
+    assert!(
+        stderr.contains("AWS_ACCESS_KEY_ID") && stderr.contains("AWS_PROFILE"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("DispatchFailure"), "{stderr}");
+    assert!(stderr.len() < 1000, "{} characters: {stderr}", stderr.len());
+}

@@ -2,7 +2,6 @@
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::error::Error as StdError;
 
@@ -45,18 +44,69 @@ where
                     // status is what there is to say.
                     None if e.code().is_none() => format!(
                         "HTTP {status} with no AWS error in the body ({})",
-                        DisplayErrorContext(e)
+                        causes(e)
                     ),
                     None => format!("HTTP {status}"),
                 },
             }
         }
-        _ => AwsError {
-            operation,
-            code: None,
-            message: DisplayErrorContext(&err).to_string(),
-        },
+        _ => {
+            let chain = causes(&err);
+            AwsError {
+                operation,
+                code: None,
+                message: if chain.contains("loading credentials")
+                    || chain.contains("no credentials")
+                    || chain.contains("the credential provider was not enabled")
+                {
+                    no_credentials(&last_cause(&err))
+                } else {
+                    chain
+                },
+            }
+        }
     }
+}
+
+/// No credential source gave any: the sources tried (the SDK's own list when
+/// it has one) and how to set one, as Terraform says it.
+fn no_credentials(last: &str) -> String {
+    let tried = match last.split_once("Attempted:") {
+        Some((_, list)) => list.trim_end().to_owned(),
+        None => format!(
+            "\n  the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), the profile \
+             (--profile or AWS_PROFILE, else `default`) in ~/.aws/credentials and ~/.aws/config, \
+             web identity, the ECS container endpoint, EC2 instance metadata\n  (last: {last})"
+        ),
+    };
+    format!(
+        "no AWS credentials found. Sources tried, in order:{tried}\n\
+         Set one: `aws configure`, `export AWS_PROFILE=NAME` (after `aws sso login` for SSO), or \
+         AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for a local emulator, --endpoint-url with test keys"
+    )
+}
+
+/// An error and its causes, each once, on one line: what happened without
+/// the SDK's debug dump of the whole response.
+fn causes(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+fn last_cause(err: &(dyn StdError + 'static)) -> String {
+    let mut last = err;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
 }
 
 /// The service error inside an SDK error, if AWS answered with one.
