@@ -45,6 +45,15 @@ fn progress(event: Event<'_>) {
             elapsed.as_secs_f64()
         ),
         Event::Skipped { resource, reason } => eprintln!("{resource}: skipped, because {reason}"),
+        Event::StillRunning {
+            resource,
+            action,
+            elapsed,
+        } => eprintln!(
+            "{resource}: still {}... {}s elapsed",
+            verb(action, false),
+            elapsed.as_secs()
+        ),
     }
 }
 

@@ -15,7 +15,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// tokio's clock: the walker's tests run with time paused.
+use tokio::time::Instant;
+
+/// How often a step still running is reported, as Terraform's "Still
+/// creating... [10s elapsed]".
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 use tokio::task::JoinSet;
 
 /// What a finished task hands back to the coordinator.
@@ -82,6 +88,12 @@ pub enum Event<'a> {
     Skipped {
         resource: &'a str,
         reason: &'a str,
+    },
+    /// Every `PROGRESS_EVERY` while a step runs.
+    StillRunning {
+        resource: &'a str,
+        action: Action,
+        elapsed: Duration,
     },
 }
 
@@ -215,6 +227,8 @@ pub async fn walk<E: Executor>(
     let mut report = Report::default();
     let mut waiting: Vec<&Step> = w.plan.steps.iter().collect();
     let mut running: JoinSet<TaskResult> = JoinSet::new();
+    // Steps in flight: action, start, and when to report them next.
+    let mut in_flight: BTreeMap<String, (Action, Instant, Instant)> = BTreeMap::new();
 
     loop {
         // Start (or settle) every step whose waits are over.
@@ -309,6 +323,11 @@ pub async fn walk<E: Executor>(
                 current: w.observed.get(&step.resource).cloned(),
             };
             let exec = exec.clone();
+            let now = Instant::now();
+            in_flight.insert(
+                step.resource.clone(),
+                (step.action, now, now + PROGRESS_EVERY),
+            );
             running.spawn(async move {
                 let started = Instant::now();
                 let resource = op.resource.clone();
@@ -317,7 +336,26 @@ pub async fn walk<E: Executor>(
             });
         }
 
-        let Some(joined) = running.join_next().await else {
+        let joined = loop {
+            let next = in_flight.values().map(|(_, _, next)| *next).min();
+            tokio::select! {
+                joined = running.join_next() => break joined,
+                _ = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
+                    let now = Instant::now();
+                    for (resource, (action, started, next)) in in_flight.iter_mut() {
+                        if *next <= now {
+                            on_event(Event::StillRunning {
+                                resource,
+                                action: *action,
+                                elapsed: now - *started,
+                            });
+                            *next += PROGRESS_EVERY;
+                        }
+                    }
+                }
+            }
+        };
+        let Some(joined) = joined else {
             break;
         };
         let (resource, started, desired, result) = match joined {
@@ -326,6 +364,7 @@ pub async fn walk<E: Executor>(
             Err(e) => panic!("provider task failed: {e}"),
         };
         let step = steps[resource.as_str()];
+        in_flight.remove(&resource);
         let elapsed = started.elapsed();
         let changed = match result {
             Ok(Some(obs)) => {
@@ -387,4 +426,138 @@ pub async fn walk<E: Executor>(
         }
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::model::Kind;
+    use crate::engine::plan::{Inputs, PLAN_FORMAT_VERSION};
+    use std::sync::Mutex;
+
+    /// Creates every resource after `delay`, or fails the ones in `fail`.
+    struct Fake {
+        delay: Duration,
+        fail: &'static [&'static str],
+    }
+
+    impl Executor for Fake {
+        async fn execute(&self, op: Operation) -> Result<Option<Observed>, StepFailure> {
+            tokio::time::sleep(self.delay).await;
+            if self.fail.contains(&op.resource.as_str()) {
+                return Err(StepFailure {
+                    message: "no".into(),
+                    partial: None,
+                });
+            }
+            Ok(Some(Observed {
+                id: op.resource.clone(),
+                props: op.desired,
+                outputs: BTreeMap::new(),
+            }))
+        }
+    }
+
+    fn declared() -> Vec<Declared> {
+        ["a", "b"]
+            .into_iter()
+            .map(|key| Declared {
+                key,
+                kind: Kind::Table,
+                props: BTreeMap::new(),
+                depends_on: if key == "b" { vec!["a"] } else { vec![] },
+            })
+            .collect()
+    }
+
+    /// Runs the plan that creates both resources; returns the events as text.
+    async fn run(fake: Fake) -> (Report, Vec<String>) {
+        let declared = declared();
+        let graph = Graph::new(declared.iter().map(|d| (d.key, d.dependencies()))).unwrap();
+        let observed = BTreeMap::new();
+        let plan = crate::engine::plan::plan_apply(&Inputs {
+            declared: &declared,
+            graph: &graph,
+            state: None,
+            observed: &observed,
+            normalize: &|_, p| p,
+            suffix: "dev",
+            region: "r",
+            account: "1",
+            replace: &[],
+        });
+        assert_eq!(plan.format_version, PLAN_FORMAT_VERSION);
+        let interrupt = AtomicBool::new(false);
+        let w = Walk {
+            plan: &plan,
+            declared: &declared,
+            graph: &graph,
+            observed: &observed,
+            normalize: &|_, p| p,
+            parallelism: 4,
+            interrupt: &interrupt,
+        };
+        let events = Mutex::new(Vec::new());
+        let mut state = State::new("dev", "r", "1");
+        let report = walk(Arc::new(fake), &w, &mut state, &mut |_| Ok(()), &|e| {
+            let line = match e {
+                Event::Started { resource, .. } => format!("{resource} started"),
+                Event::Finished {
+                    resource, error, ..
+                } => format!(
+                    "{resource} finished{}",
+                    if error.is_some() {
+                        " with an error"
+                    } else {
+                        ""
+                    }
+                ),
+                Event::Skipped { resource, .. } => format!("{resource} skipped"),
+                Event::StillRunning {
+                    resource, elapsed, ..
+                } => format!("{resource} still running at {}s", elapsed.as_secs()),
+            };
+            events.lock().unwrap().push(line);
+        })
+        .await;
+        (report, events.into_inner().unwrap())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_step_is_reported_every_ten_seconds() {
+        let (report, events) = run(Fake {
+            delay: Duration::from_secs(25),
+            fail: &[],
+        })
+        .await;
+        assert!(report.succeeded());
+        assert_eq!(
+            events,
+            [
+                "a started",
+                "a still running at 10s",
+                "a still running at 20s",
+                "a finished",
+                "b started",
+                "b still running at 10s",
+                "b still running at 20s",
+                "b finished"
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_dependents_of_a_failed_step_are_skipped() {
+        let (report, events) = run(Fake {
+            delay: Duration::from_millis(1),
+            fail: &["a"],
+        })
+        .await;
+        assert!(!report.succeeded());
+        assert_eq!(
+            events,
+            ["a started", "a finished with an error", "b skipped"]
+        );
+        assert_eq!(report.failures(), [("a", "no")]);
+    }
 }
