@@ -207,9 +207,16 @@ fn ctrl_c_at_the_prompt_or_during_the_build_leaves_no_lock_held() {
 
     // A checkout whose handler build takes its time.
     let checkout = st.dir.join("checkout");
-    std::fs::create_dir_all(checkout.join("handler")).unwrap();
+    std::fs::create_dir_all(checkout.join("handler/src")).unwrap();
     std::fs::create_dir_all(checkout.join("scripts")).unwrap();
-    std::fs::write(checkout.join("handler/Cargo.toml"), "").unwrap();
+    for file in [
+        "handler/Cargo.toml",
+        "handler/src/main.rs",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
+        std::fs::write(checkout.join(file), "").unwrap();
+    }
     std::fs::write(
         checkout.join("scripts/build-handler.sh"),
         "echo building the handler >&2\nsleep 600\n",

@@ -19,6 +19,10 @@ DEADLINE = time.monotonic() + 120
 wait_for = sys.argv[1].encode()
 pid, fd = pty.fork()
 if pid == 0:
+    # A terminal's Ctrl-C must be able to reach the command even when this
+    # helper was started with SIGINT ignored (a background job of a shell
+    # without job control, some CI runners): exec keeps an ignored signal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execv(sys.argv[2], sys.argv[2:])
 
 

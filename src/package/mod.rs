@@ -7,6 +7,8 @@
 //! plan show a code update. The cross-build itself lives in
 //! `scripts/build-handler.sh`, which is also reproducible.
 
+pub mod cache;
+
 use std::io::{self, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -1,0 +1,88 @@
+//! `plan` and `apply` without `--handler-zip` reuse the handler's zip while
+//! nothing it is built from has changed, and rebuild (showing the code
+//! change) when a source file does. A checkout of its own with a stand-in
+//! build script (the arm64 cross build takes minutes) that counts its runs.
+
+mod common;
+
+use common::TestStack;
+use std::path::{Path, PathBuf};
+
+/// A checkout whose `scripts/build-handler.sh` "builds" handler/src/main.rs
+/// into an executable and counts its runs in `builds`.
+fn checkout(dir: &Path) -> PathBuf {
+    let root = dir.join("checkout");
+    for d in ["handler/src", "scripts"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::write(root.join("handler/Cargo.toml"), "[package]\nname = \"h\"\n").unwrap();
+    std::fs::write(root.join("handler/src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(root.join("Cargo.toml"), "[workspace]\n").unwrap();
+    std::fs::write(root.join("Cargo.lock"), "").unwrap();
+    std::fs::write(
+        root.join("scripts/build-handler.sh"),
+        "set -e\ncd \"$(dirname \"$0\")/..\"\necho run >> builds\nmkdir -p out\n\
+         cp handler/src/main.rs out/bootstrap\nchmod 755 out/bootstrap\necho \"$PWD/out/bootstrap\"\n",
+    )
+    .unwrap();
+    root
+}
+
+fn builds(root: &Path) -> usize {
+    std::fs::read_to_string(root.join("builds"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_zip_is_reused_until_a_handler_source_changes() {
+    let st = TestStack::new("codecache");
+    let root = checkout(&st.dir);
+    let run = |args: &[&str]| {
+        let out = st
+            .command(args)
+            .env_remove("WEBHOOK_STACK_HANDLER_ZIP")
+            .env("WEBHOOK_STACK_HANDLER_DIR", root.join("handler"))
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap();
+        common::Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    run(&["plan"]).ok();
+    assert_eq!(builds(&root), 1);
+    run(&["apply", "--yes"]).ok();
+    let plan = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.stdout);
+    assert_eq!(
+        builds(&root),
+        1,
+        "reused: no build for the apply and the plan"
+    );
+
+    // A new modification time alone changes nothing that is built.
+    let main = root.join("handler/src/main.rs");
+    let content = std::fs::read(&main).unwrap();
+    std::fs::write(&main, &content).unwrap();
+    run(&["plan", "--detailed-exitcode"]).ok();
+    assert_eq!(builds(&root), 1);
+
+    // An edit rebuilds, and the plan shows the new code.
+    std::fs::write(&main, "fn main() { println!(\"v2\"); }\n").unwrap();
+    let plan = run(&["plan", "--json"]).ok().json();
+    assert_eq!(builds(&root), 2);
+    let function = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["resource"] == "function")
+        .unwrap()
+        .clone();
+    assert_eq!(function["action"], "update", "{function}");
+    assert_eq!(function["changes"][0]["path"], "code_sha256", "{function}");
+    run(&["plan", "--json"]).ok();
+    assert_eq!(builds(&root), 2, "the new zip is cached too");
+}
