@@ -43,6 +43,10 @@ pub struct Global {
     /// Machine-readable output on stdout.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Colour in plans: auto (on a terminal, unless NO_COLOR is set),
+    /// always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     /// Print the number of AWS calls made, by operation, on stderr.
     #[arg(short, long, global = true)]
     pub verbose: bool,
@@ -110,6 +114,13 @@ pub struct Confirm {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum GraphFormat {
     /// Graphviz (`dot -Tsvg`), like `terraform graph`.
     Dot,
@@ -173,6 +184,12 @@ pub enum Command {
     Import,
     /// Remove a lock left behind by a run that died.
     ForceUnlock,
+    /// Print a shell completion script, e.g.
+    /// `webhook-stack completions bash > /etc/bash_completion.d/webhook-stack`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// Print the dependency graph (an arrow from each dependency to its
     /// dependent), as Graphviz DOT or Mermaid. Makes no AWS call.
     Graph {

@@ -36,6 +36,8 @@ pub struct Config {
     pub verbose: bool,
     /// How long to wait for another run's lock.
     pub lock_timeout: Duration,
+    /// Whether plans are coloured.
+    pub color: bool,
 }
 
 impl Config {
@@ -56,6 +58,14 @@ impl Config {
             },
             json: g.json,
             verbose: g.verbose,
+            color: match g.color {
+                crate::cli::ColorChoice::Always => true,
+                crate::cli::ColorChoice::Never => false,
+                crate::cli::ColorChoice::Auto => {
+                    std::io::IsTerminal::is_terminal(&std::io::stdout())
+                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                }
+            },
             lock_timeout: parse_duration(&g.lock_timeout)
                 .ok_or_else(|| ConfigError::LockTimeout(g.lock_timeout.clone()))?,
         })

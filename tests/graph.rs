@@ -83,3 +83,27 @@ fn with_a_saved_plan_each_node_shows_its_action() {
         dot.stdout
     );
 }
+
+#[test]
+fn completions_are_printed_for_each_shell_and_colour_can_be_forced() {
+    let st = TestStack::new("completions");
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = st.run(&["completions", shell]).ok();
+        assert!(out.stdout.contains("webhook-stack"), "{shell}");
+        assert!(
+            out.stdout.contains("drift"),
+            "{shell}: subcommands are completed"
+        );
+    }
+    assert_eq!(st.run(&["completions", "tcsh"]).code, 1);
+    // Colour off when stdout is not a terminal, on when asked for.
+    st.run(&["apply", "--yes"]).ok();
+    let plain = st.run(&["plan", "--memory-size", "2048"]).ok();
+    assert!(!plain.stdout.contains('\u{1b}'), "{}", plain.stdout);
+    let coloured = st
+        .command(&["plan", "--memory-size", "2048", "--color", "always"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&coloured.stdout).contains("\u{1b}[33m~"));
+}

@@ -2,7 +2,7 @@
 
 use super::plan::{PlanReport, SavedPlan};
 use super::walk::{execute, report_outcome};
-use super::{code_package, color, confirm, connect, outputs, print_json, report_calls, ExitStatus};
+use super::{code_package, confirm, connect, outputs, print_json, report_calls, ExitStatus};
 use crate::cli::{Code, Confirm, Tuning};
 use crate::config::{check_parallelism, Config};
 use crate::engine::model::Kind;
@@ -99,7 +99,15 @@ pub async fn run(
     }
     let warnings = stack.limit_warnings(&aws, &plan).await;
     if !config.json {
-        print!("{}", plan_text(&plan, Style { color: color() }));
+        print!(
+            "{}",
+            plan_text(
+                &plan,
+                Style {
+                    color: config.color
+                }
+            )
+        );
         super::plan::print_warnings(&warnings);
     }
     let refused = plan.unsafe_steps();

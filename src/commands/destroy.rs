@@ -1,7 +1,7 @@
 //! `destroy`: delete every resource of the stack, dependents first.
 
 use super::walk::{execute, report_outcome};
-use super::{color, confirm, connect, print_json, report_calls, ExitStatus};
+use super::{confirm, connect, print_json, report_calls, ExitStatus};
 use crate::cli::Confirm;
 use crate::config::{check_deletion_window, check_parallelism, Config};
 use crate::providers::Providers;
@@ -36,7 +36,15 @@ pub async fn run(config: &Config, opts: &Confirm, window_days: i32) -> Result<Ex
         .collect();
     if !config.json {
         if plan.has_changes() {
-            print!("{}", plan_text(&plan, Style { color: color() }));
+            print!(
+                "{}",
+                plan_text(
+                    &plan,
+                    Style {
+                        color: config.color
+                    }
+                )
+            );
         } else {
             println!(
                 "Nothing to destroy: no resource of stack {} exists.\n\n{}",

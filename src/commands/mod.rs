@@ -93,6 +93,16 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Drift { all: false } => drift::run(&config).await,
         Command::Drift { all: true } => drift::run_all(&config).await,
         Command::Outputs => outputs::run(&config),
+        Command::Completions { shell } => {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cli, "webhook-stack", &mut script);
+            // A reader that stops early (`| head`) is not an error.
+            match std::io::stdout().write_all(&script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(ExitStatus::Success),
+            }
+        }
         Command::Graph { format, plan_file } => graph::run(&config, format, plan_file.as_deref()),
         Command::Import => import::run(&config).await,
         Command::Package { out, handler_dir } => {
@@ -209,11 +219,6 @@ pub fn confirm(yes: bool, question: &str) -> Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
-}
-
-/// Whether to colour stdout.
-pub fn color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 pub fn report_calls(config: &Config, calls: &CallCounts) {

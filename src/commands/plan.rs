@@ -1,6 +1,6 @@
 //! `plan`: what apply would change.
 
-use super::{code_package, color, connect, print_json, report_calls, ExitStatus};
+use super::{code_package, connect, print_json, report_calls, ExitStatus};
 use crate::cli::{Code, Tuning};
 use crate::config::Config;
 use crate::engine::plan::Plan;
@@ -70,7 +70,15 @@ pub async fn run(
             aws_calls: calls.clone(),
         });
     } else {
-        print!("{}", plan_text(&plan, Style { color: color() }));
+        print!(
+            "{}",
+            plan_text(
+                &plan,
+                Style {
+                    color: config.color
+                }
+            )
+        );
         print_warnings(&warnings);
         if let Some(out) = out {
             println!(
@@ -132,7 +140,15 @@ pub async fn run_all(
                 changed += usize::from(plan.has_changes());
                 if !config.json {
                     println!("== stack {suffix}");
-                    print!("{}", plan_text(&plan, Style { color: color() }));
+                    print!(
+                        "{}",
+                        plan_text(
+                            &plan,
+                            Style {
+                                color: config.color
+                            }
+                        )
+                    );
                     println!();
                 }
                 stacks.push(serde_json::to_value(&plan).expect("serialisable"));
