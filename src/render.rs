@@ -30,8 +30,65 @@ fn symbol(action: Action) -> (&'static str, &'static str) {
     }
 }
 
-/// A value as in a plan: JSON, with multi-line documents indented.
+/// Whether `v` is a policy document in the canonical form (statements keyed
+/// by Sid, or by a content hash when they have none).
+fn canonical_policy(v: &Value) -> Option<&serde_json::Map<String, Value>> {
+    let statements = v.get("Statement")?.as_object()?;
+    statements
+        .values()
+        .all(|s| s.get("Effect").is_some())
+        .then_some(statements)
+}
+
+/// Policy documents back in AWS's own form, a `Statement` array, wherever
+/// they are in `v` (a key policy, a role's inline policies).
+fn aws_form(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut out = serde_json::Map::new();
+            for (k, child) in m {
+                let child = match (k.as_str(), canonical_policy(v)) {
+                    ("Statement", Some(statements)) => {
+                        Value::Array(statements.values().cloned().collect())
+                    }
+                    _ => aws_form(child),
+                };
+                out.insert(k.clone(), child);
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
+/// A change's path as a reader knows it: a statement is named by its Sid
+/// (`Statement[Sid=WriteLogs].Action`), never by the content hash that keys
+/// an unnamed one internally (`Statement[no Sid]`).
+fn display_path(path: &str) -> String {
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < parts.len() {
+        if parts[i] == "Statement" && i + 1 < parts.len() {
+            let key = parts[i + 1];
+            out.push(if key.starts_with("statement-") {
+                "Statement[no Sid]".to_owned()
+            } else {
+                format!("Statement[Sid={key}]")
+            });
+            i += 2;
+        } else {
+            out.push(parts[i].to_owned());
+            i += 1;
+        }
+    }
+    out.join(".")
+}
+
+/// A value as in a plan: JSON, with multi-line documents indented, and
+/// policy documents in AWS's form.
 fn value(v: &Value, indent: usize) -> String {
+    let v = &aws_form(v);
     match v {
         Value::Object(_) | Value::Array(_) if v.to_string().len() > 60 => {
             let pretty = serde_json::to_string_pretty(v).expect("JSON value");
@@ -44,6 +101,7 @@ fn value(v: &Value, indent: usize) -> String {
 
 fn change_line(out: &mut String, style: Style, c: &PropertyChange, width: usize) {
     let indent = 8 + width + 3;
+    let path = display_path(&c.path);
     let (sym, code, body) = match (&c.before, &c.after) {
         (None, Some(a)) => ("+", "32", value(a, indent)),
         (Some(b), None) => ("-", "31", format!("{} -> null", value(b, indent))),
@@ -63,7 +121,7 @@ fn change_line(out: &mut String, style: Style, c: &PropertyChange, width: usize)
         out,
         "      {} {:<width$} = {body}{forces}",
         style.paint(code, sym),
-        c.path
+        path
     );
 }
 
@@ -118,7 +176,12 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
             );
             // Creations list what will be set; deletions only name the resource.
             if step.action != Action::Delete {
-                let width = step.changes.iter().map(|c| c.path.len()).max().unwrap_or(0);
+                let width = step
+                    .changes
+                    .iter()
+                    .map(|c| display_path(&c.path).len())
+                    .max()
+                    .unwrap_or(0);
                 for c in &step.changes {
                     change_line(&mut out, style, c, width);
                 }
@@ -226,6 +289,52 @@ mod tests {
              Warning: table would be replaced, which deletes its data: apply refuses this unless run with --replace table.\n\n\
              Plan: 0 to add, 1 to change, 1 to replace, 0 to destroy.\n"
         );
+    }
+
+    #[test]
+    fn policies_read_as_aws_writes_them_with_each_changed_statement_named() {
+        let doc = json!({"Version": "2012-10-17", "Statement": {
+            "WriteLogs": {"Sid": "WriteLogs", "Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": ["*"]},
+            "statement-cfc068c1": {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["*"]}}});
+        let shown = aws_form(&json!({"inline_policies": {"p": doc}}));
+        let statements = shown["inline_policies"]["p"]["Statement"]
+            .as_array()
+            .unwrap();
+        assert_eq!(statements.len(), 2);
+        assert_eq!(statements[0]["Sid"], "WriteLogs");
+        assert_eq!(
+            display_path("inline_policies.p.Statement.WriteLogs.Action"),
+            "inline_policies.p.Statement[Sid=WriteLogs].Action"
+        );
+        assert_eq!(
+            display_path("policy.Statement.statement-cfc068c1"),
+            "policy.Statement[no Sid]"
+        );
+        let p = plan(
+            vec![Step {
+                resource: "role".into(),
+                kind: Kind::Role,
+                action: Action::Update,
+                id: Some("r".into()),
+                adopt: false,
+                changes: vec![PropertyChange {
+                    path: "inline_policies.p.Statement.statement-cfc068c1".into(),
+                    before: Some(doc["Statement"]["statement-cfc068c1"].clone()),
+                    after: None,
+                    forces_replacement: false,
+                }],
+            }],
+            Summary {
+                change: 1,
+                ..Default::default()
+            },
+        );
+        let text = plan_text(&p, Style { color: false });
+        assert!(
+            text.contains("- inline_policies.p.Statement[no Sid] = {"),
+            "{text}"
+        );
+        assert!(!text.contains("statement-cfc068c1"), "{text}");
     }
 
     #[test]

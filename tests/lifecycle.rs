@@ -200,7 +200,7 @@ async fn apply_plan_update_and_destroy_the_spec_stack() {
         plan.stdout
     );
     assert!(
-        plan.stdout.contains("Statement.WriteLogs"),
+        plan.stdout.contains("Statement[Sid=WriteLogs]"),
         "{}",
         plan.stdout
     );
