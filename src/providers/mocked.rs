@@ -36,6 +36,20 @@ fn props(v: serde_json::Value) -> Props {
     serde_json::from_value(v).unwrap()
 }
 
+/// GetFunction answering Active and Successful: an update has settled.
+fn settled_function() -> aws_smithy_mocks::Rule {
+    mock!(aws_sdk_lambda::Client::get_function).then_output(|| {
+        GetFunctionOutput::builder()
+            .configuration(
+                FunctionConfiguration::builder()
+                    .state(State::Active)
+                    .last_update_status(LastUpdateStatus::Successful)
+                    .build(),
+            )
+            .build()
+    })
+}
+
 const OLD_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/old";
 const NEW_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/new";
 
@@ -85,16 +99,7 @@ async fn tracing_and_the_environment_key_go_in_the_configuration_update() {
                 && r.environment().is_none()
         })
         .then_output(|| UpdateFunctionConfigurationOutput::builder().build());
-    let settled = mock!(aws_sdk_lambda::Client::get_function).then_output(|| {
-        GetFunctionOutput::builder()
-            .configuration(
-                FunctionConfiguration::builder()
-                    .state(State::Active)
-                    .last_update_status(LastUpdateStatus::Successful)
-                    .build(),
-            )
-            .build()
-    });
+    let settled = settled_function();
     let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&update, &settled]);
     let logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, []);
     let aws = aws_with(logs, lambda);
@@ -186,16 +191,7 @@ async fn a_logging_config_pointing_elsewhere_is_drift_and_is_put_back() {
             }) && r.memory_size().is_none()
         })
         .then_output(|| UpdateFunctionConfigurationOutput::builder().build());
-    let settled = mock!(aws_sdk_lambda::Client::get_function).then_output(|| {
-        GetFunctionOutput::builder()
-            .configuration(
-                FunctionConfiguration::builder()
-                    .state(State::Active)
-                    .last_update_status(LastUpdateStatus::Successful)
-                    .build(),
-            )
-            .build()
-    });
+    let settled = settled_function();
     let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&update, &settled]);
     let logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, []);
     let mut want = read.props.clone();

@@ -83,32 +83,8 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
         .and_then(|p| p.point_in_time_recovery_status)
         .is_some_and(|s| s == PointInTimeRecoveryStatus::Enabled);
     let tags = tags.map_err(aws_error("ListTagsOfResource"))?;
-    let hash = table
-        .key_schema()
-        .iter()
-        .find(|k| k.key_type == KeyType::Hash);
-    let partition_key = hash.map(|k| {
-        let ty = table
-            .attribute_definitions()
-            .iter()
-            .find(|a| a.attribute_name == k.attribute_name)
-            .map(|a| a.attribute_type.as_str().to_owned())
-            .unwrap_or_default();
-        json!({"name": k.attribute_name, "type": ty})
-    });
-    let range = table
-        .key_schema()
-        .iter()
-        .find(|k| k.key_type == KeyType::Range);
-    let sort_key = range.map(|k| {
-        let ty = table
-            .attribute_definitions()
-            .iter()
-            .find(|a| a.attribute_name == k.attribute_name)
-            .map(|a| a.attribute_type.as_str().to_owned())
-            .unwrap_or_default();
-        json!({"name": k.attribute_name, "type": ty})
-    });
+    let partition_key = key_attribute(&table, KeyType::Hash);
+    let sort_key = key_attribute(&table, KeyType::Range);
     let sse_kms_key = match table.sse_description().and_then(|s| s.kms_master_key_arn()) {
         Some(arn) => customer_key(arn, managed)?,
         None => Value::Null,
@@ -150,6 +126,21 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
         props,
         outputs: outputs(name, &arn),
     }))
+}
+
+/// The key attribute of one kind (HASH or RANGE), as `{name, type}`.
+fn key_attribute(
+    table: &aws_sdk_dynamodb::types::TableDescription,
+    kind: KeyType,
+) -> Option<Value> {
+    let key = table.key_schema().iter().find(|k| k.key_type == kind)?;
+    let ty = table
+        .attribute_definitions()
+        .iter()
+        .find(|a| a.attribute_name == key.attribute_name)
+        .map(|a| a.attribute_type.as_str().to_owned())
+        .unwrap_or_default();
+    Some(json!({"name": key.attribute_name, "type": ty}))
 }
 
 /// The table's SSE key when it is not the AWS-managed `aws/dynamodb` key,
