@@ -61,7 +61,7 @@ impl Stack {
     ) -> Result<Stack, StackError> {
         let state = file.load()?;
         if let Some(s) = &state {
-            s.check_belongs(&file.path, suffix.as_str(), &aws.region, None)?;
+            crate::state::check_belongs(s, &file.path, suffix.as_str(), &aws.region, None)?;
         }
         // Identities do not depend on the account; declare with a placeholder
         // to know what to read, then again once the account is known.
@@ -107,7 +107,13 @@ impl Stack {
             .account
             .unwrap_or_default();
         if let Some(s) = &state {
-            s.check_belongs(&file.path, suffix.as_str(), &aws.region, Some(&account))?;
+            crate::state::check_belongs(
+                s,
+                &file.path,
+                suffix.as_str(),
+                &aws.region,
+                Some(&account),
+            )?;
         }
         let mut observed = BTreeMap::new();
         for (key, result) in found.into_iter().chain(orphans) {

@@ -96,7 +96,7 @@ pub async fn execute(
         interrupt: &interrupt,
     };
     let file = &stack.file;
-    let mut save = |s: &mut State| file.save(s, lock);
+    let mut save = |s: &mut State| file.save(s, lock).map_err(|e| e.to_string());
     walk(Arc::new(providers), &w, state, &mut save, &progress).await
 }
 

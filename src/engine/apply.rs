@@ -10,7 +10,7 @@ use super::expr::OutputsByResource;
 use super::graph::Graph;
 use super::model::{Declared, Kind, Observed, Props};
 use super::plan::{desired_props, Action, Normalizer, Plan, Step};
-use crate::state::{ResourceState, State, StateError};
+use crate::engine::state::{ResourceState, State};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -209,7 +209,7 @@ pub async fn walk<E: Executor>(
     exec: Arc<E>,
     w: &Walk<'_>,
     state: &mut State,
-    save: &mut dyn FnMut(&mut State) -> Result<(), StateError>,
+    save: &mut dyn FnMut(&mut State) -> Result<(), String>,
     on_event: &dyn Fn(Event<'_>),
 ) -> Report {
     let waits = waits_for(w, state);
@@ -297,7 +297,7 @@ pub async fn walk<E: Executor>(
                 // run knows to look for it.
                 state.pending.insert(
                     step.resource.clone(),
-                    crate::state::Pending {
+                    crate::engine::state::Pending {
                         kind: step.kind,
                         started: chrono::Utc::now()
                             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

@@ -2,7 +2,7 @@
 
 use super::diff::diff;
 use super::model::{Kind, Observed};
-use crate::state::State;
+use crate::engine::state::State;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -96,7 +96,7 @@ pub fn summarize(resources: &[ResourceDrift]) -> DriftSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::ResourceState;
+    use crate::engine::state::ResourceState;
     use serde_json::json;
 
     #[test]

@@ -9,3 +9,4 @@ pub mod graph;
 pub mod model;
 pub mod ownership;
 pub mod plan;
+pub mod state;

@@ -4,7 +4,7 @@
 //! to someone else: the plan refuses to take it over, and destroy leaves it.
 
 use super::model::{Declared, Kind, Observed};
-use crate::state::State;
+use crate::engine::state::State;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -173,7 +173,7 @@ mod tests {
         let mut state = State::new("prod", "us-east-1", "1");
         state.resources.insert(
             "table".into(),
-            crate::state::ResourceState {
+            crate::engine::state::ResourceState {
                 kind: Kind::Table,
                 id: "transactions-prod".into(),
                 properties: Default::default(),

@@ -5,7 +5,7 @@ use super::diff::{all_added, all_removed, diff, PropertyChange};
 use super::expr::OutputsByResource;
 use super::graph::Graph;
 use super::model::{Declared, Kind, Observed, Props};
-use crate::state::State;
+use crate::engine::state::State;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -359,7 +359,7 @@ mod tests {
         for (k, kind) in [("table", Kind::Table), ("role", Kind::Role)] {
             state.resources.insert(
                 k.into(),
-                crate::state::ResourceState {
+                crate::engine::state::ResourceState {
                     kind,
                     id: k.into(),
                     properties: Props::new(),

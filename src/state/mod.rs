@@ -7,16 +7,11 @@ mod lock;
 
 pub use lock::{force_unlock, Lock, LockHolder, Unlocked};
 
-use crate::engine::model::{Kind, Props};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+pub use crate::engine::state::{ResourceState, State, FORMAT_VERSION};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-
-/// The only format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -61,86 +56,32 @@ pub enum StateError {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResourceState {
-    #[serde(rename = "type")]
-    pub kind: Kind,
-    /// Physical id: the KMS key id, or the resource's name.
-    pub id: String,
-    /// Properties as last applied (normalised).
-    pub properties: Props,
-    pub outputs: BTreeMap<String, String>,
-    pub dependencies: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct State {
-    pub version: u32,
-    /// Identifies this stack's history; a state file from another history is
-    /// never mistaken for an older version of this one.
-    pub lineage: String,
-    /// Rises by one on every write.
-    pub serial: u64,
-    pub suffix: String,
-    pub region: String,
-    pub account: String,
-    pub resources: BTreeMap<String, ResourceState>,
-    /// Creations started and not yet recorded. A run killed between asking
-    /// AWS to create a resource and saving its id leaves its entry here, and
-    /// the next run looks for what it may have created before creating again
-    /// (a KMS key has no name to find it by).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub pending: BTreeMap<String, Pending>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Pending {
-    #[serde(rename = "type")]
-    pub kind: Kind,
-    pub started: String,
-}
-
-impl State {
-    pub fn new(suffix: &str, region: &str, account: &str) -> Self {
-        State {
-            version: FORMAT_VERSION,
-            lineage: uuid::Uuid::new_v4().to_string(),
-            serial: 0,
-            suffix: suffix.into(),
-            region: region.into(),
-            account: account.into(),
-            resources: BTreeMap::new(),
-            pending: BTreeMap::new(),
+/// Refuses a state file written for another stack.
+pub fn check_belongs(
+    state: &State,
+    path: &Path,
+    suffix: &str,
+    region: &str,
+    account: Option<&str>,
+) -> Result<(), StateError> {
+    let mismatch = |field, found: &str, expected: &str| StateError::Mismatch {
+        path: path.to_owned(),
+        field,
+        found: found.into(),
+        expected: expected.into(),
+    };
+    if state.suffix != suffix {
+        return Err(mismatch("suffix", &state.suffix, suffix));
+    }
+    if state.region != region {
+        return Err(mismatch("region", &state.region, region));
+    }
+    if let Some(account) = account {
+        if state.account != account {
+            return Err(mismatch("account", &state.account, account));
         }
     }
-
-    /// Refuses a state file written for another stack.
-    pub fn check_belongs(
-        &self,
-        path: &Path,
-        suffix: &str,
-        region: &str,
-        account: Option<&str>,
-    ) -> Result<(), StateError> {
-        let mismatch = |field, found: &str, expected: &str| StateError::Mismatch {
-            path: path.to_owned(),
-            field,
-            found: found.into(),
-            expected: expected.into(),
-        };
-        if self.suffix != suffix {
-            return Err(mismatch("suffix", &self.suffix, suffix));
-        }
-        if self.region != region {
-            return Err(mismatch("region", &self.region, region));
-        }
-        if let Some(account) = account {
-            if self.account != account {
-                return Err(mismatch("account", &self.account, account));
-            }
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// Where one suffix's state lives.
@@ -342,17 +283,13 @@ mod tests {
     fn a_state_of_another_stack_is_refused() {
         let st = State::new("dev", "us-east-1", "111111111111");
         let p = Path::new("state/dev.json");
-        assert!(st
-            .check_belongs(p, "dev", "us-east-1", Some("111111111111"))
-            .is_ok());
-        let err = st.check_belongs(p, "prod", "us-east-1", None).unwrap_err();
+        assert!(check_belongs(&st, p, "dev", "us-east-1", Some("111111111111")).is_ok());
+        let err = check_belongs(&st, p, "prod", "us-east-1", None).unwrap_err();
         assert!(
             err.to_string().contains("suffix \"dev\", not \"prod\""),
             "{err}"
         );
-        let err = st
-            .check_belongs(p, "dev", "us-east-1", Some("222222222222"))
-            .unwrap_err();
+        let err = check_belongs(&st, p, "dev", "us-east-1", Some("222222222222")).unwrap_err();
         assert!(err.to_string().contains("account"), "{err}");
     }
 }

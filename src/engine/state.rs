@@ -1,0 +1,64 @@
+//! The state's data: what was last applied, per resource, and the
+//! creations in flight. Plain data owned by the engine; `crate::state`
+//! only loads, saves and locks it.
+
+use super::model::{Kind, Props};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The only state format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceState {
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    /// Physical id: the KMS key id, or the resource's name.
+    pub id: String,
+    /// Properties as last applied (normalised).
+    pub properties: Props,
+    pub outputs: BTreeMap<String, String>,
+    pub dependencies: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub version: u32,
+    /// Identifies this stack's history; a state file from another history is
+    /// never mistaken for an older version of this one.
+    pub lineage: String,
+    /// Rises by one on every write.
+    pub serial: u64,
+    pub suffix: String,
+    pub region: String,
+    pub account: String,
+    pub resources: BTreeMap<String, ResourceState>,
+    /// Creations started and not yet recorded. A run killed between asking
+    /// AWS to create a resource and saving its id leaves its entry here, and
+    /// the next run looks for what it may have created before creating again
+    /// (a KMS key has no name to find it by).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending: BTreeMap<String, Pending>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    pub started: String,
+}
+
+impl State {
+    pub fn new(suffix: &str, region: &str, account: &str) -> Self {
+        State {
+            version: FORMAT_VERSION,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            suffix: suffix.into(),
+            region: region.into(),
+            account: account.into(),
+            resources: BTreeMap::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+}
