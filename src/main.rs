@@ -33,7 +33,17 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(status) => status.into(),
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            // The error and its causes, each once: many messages already
+            // quote their cause, which `{:#}` would print a second time.
+            let mut message = e.to_string();
+            for cause in e.chain().skip(1) {
+                let cause = cause.to_string();
+                if !message.contains(&cause) {
+                    message.push_str(": ");
+                    message.push_str(&cause);
+                }
+            }
+            eprintln!("Error: {message}");
             ExitCode::from(1)
         }
     }
