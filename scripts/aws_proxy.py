@@ -28,6 +28,8 @@ Per request, in this order:
      client's eventual-consistency retries); rules draw nothing from the RNG.
      CODE `DROP_AFTER` instead forwards the request and then drops the
      connection: the call happened, its answer was lost (e.g. a CreateKey);
+     CODE `ANSWER` answers HTTP 200 with MESSAGE as the JSON body, for a
+     call the emulator lacks (e.g. Lambda.GetAccountSettings);
   3. with probability `--fault-rate`, a fault drawn uniformly from `--faults`:
        throttle  HTTP 400 ThrottlingException (JSON services), 400 Throttling
                  (IAM/STS XML), 429 TooManyRequestsException (Lambda REST): all
@@ -499,7 +501,10 @@ def make_handler(proxy: Proxy):
             drop_after = proxy.args.drop_mode == "after"
             if what == "rule" and detail.code == "DROP_AFTER":
                 what, detail, drop_after = "fault", ("drop", 0.0), True
-            if what == "rule":
+            if what == "rule" and detail.code == "ANSWER":
+                self.send(200, [("Content-Type", "application/json")], detail.message.encode())
+                outcome = "rule:ANSWER"
+            elif what == "rule":
                 status, headers, data = error_response(
                     service, protocol, 400, detail.code, detail.message, self.headers)
                 outcome = f"rule:{detail.code}"

@@ -1,12 +1,62 @@
 //! Account limits (SPEC §1 reserves 100 concurrent executions): a moto of
 //! this test's own enforces a Lambda concurrency quota of 150, so reserving
 //! 100 would leave 50 unreserved, below AWS's minimum of 100. moto has no
-//! GetAccountSettings, so plan's warning itself is tested with
-//! aws-smithy-mocks (src/providers/mocked.rs); here, the apply error.
+//! GetAccountSettings: the fault proxy answers it (rule `ANSWER`) for the
+//! plan's warning, and src/providers/mocked.rs reads it with
+//! aws-smithy-mocks.
 
 mod common;
 
+use common::proxy::Proxy;
 use common::{start_moto, TestStack};
+
+/// GetAccountSettings as a new account with a limit of 150 answers it.
+const SMALL_ACCOUNT: &str = "Lambda.GetAccountSettings:100:ANSWER:\
+    {\"AccountLimit\":{\"ConcurrentExecutions\":150,\"UnreservedConcurrentExecutions\":150}}";
+
+#[test]
+fn plan_warns_before_creating_when_the_account_cannot_spare_the_reservation() {
+    let st = TestStack::new("quotawarn");
+    let proxy = Proxy::start(&["--rule", SMALL_ACCOUNT]);
+    let run = |args: &[&str]| {
+        let out = st
+            .command(args)
+            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+            .output()
+            .unwrap();
+        common::Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    let plan = run(&["plan"]).ok();
+    assert!(
+        plan.stdout.contains(
+            "Warning: reserving 100 concurrent executions for the function would leave 50 unreserved"
+        ) && plan.stdout.contains("--reserved-concurrency 50 or less"),
+        "{}",
+        plan.stdout
+    );
+    let json = run(&["plan", "--json"]).ok().json();
+    assert_eq!(json["warnings"].as_array().unwrap().len(), 1, "{json}");
+    // A reservation that fits is not warned about.
+    let fits = run(&["plan", "--reserved-concurrency", "50"]).ok();
+    assert!(!fits.stdout.contains("Warning"), "{}", fits.stdout);
+    // Once the function exists with its reservation, a converged plan does
+    // not ask at all.
+    run(&["apply", "--yes", "--reserved-concurrency", "50"]).ok();
+    let asked = proxy.stats()["per_operation"]["Lambda.GetAccountSettings"].clone();
+    let converged = run(&["plan", "--json", "--reserved-concurrency", "50"])
+        .ok()
+        .json();
+    assert!(converged.get("warnings").is_none(), "{converged}");
+    assert_eq!(
+        proxy.stats()["per_operation"]["Lambda.GetAccountSettings"],
+        asked,
+        "no GetAccountSettings on a converged plan"
+    );
+}
 
 #[test]
 fn a_reservation_the_account_cannot_spare_is_explained_and_a_smaller_one_applies() {
