@@ -38,19 +38,14 @@ fn builds(root: &Path) -> usize {
 fn the_zip_is_reused_until_a_handler_source_changes() {
     let st = TestStack::new("codecache");
     let root = checkout(&st.dir);
-    let run = |args: &[&str]| {
-        let out = st
-            .command(args)
+    let run = |args: &[&str]| -> common::Output {
+        st.command(args)
             .env_remove("WEBHOOK_STACK_HANDLER_ZIP")
             .env("WEBHOOK_STACK_HANDLER_DIR", root.join("handler"))
             .env_remove("CARGO_TARGET_DIR")
             .output()
-            .unwrap();
-        common::Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .unwrap()
+            .into()
     };
     run(&["plan"]).ok();
     assert_eq!(builds(&root), 1);

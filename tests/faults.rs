@@ -9,16 +9,11 @@ use common::TestStack;
 
 /// Runs `args` with AWS reached through `proxy`.
 fn via(st: &TestStack, proxy: &Proxy, args: &[&str]) -> common::Output {
-    let out = st
-        .command(args)
+    st.command(args)
         .env("AWS_ENDPOINT_URL", &proxy.endpoint)
         .output()
-        .unwrap();
-    common::Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .unwrap()
+        .into()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -22,18 +22,14 @@ const EDGES: [&str; 9] = [
 fn the_graph_is_drawn_from_the_program_without_any_aws_call() {
     let st = TestStack::new("graph");
     let run = |args: &[&str]| {
-        let out = st
+        let out: common::Output = st
             .command(args)
             // Nothing listens here: any AWS call would fail the command.
             .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
             .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+            .unwrap()
+            .into();
+        out.ok().stdout
     };
     let mermaid = run(&["graph", "--format", "mermaid"]);
     assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");

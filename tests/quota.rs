@@ -18,17 +18,12 @@ const SMALL_ACCOUNT: &str = "Lambda.GetAccountSettings:100:ANSWER:\
 fn plan_warns_before_creating_when_the_account_cannot_spare_the_reservation() {
     let st = TestStack::new("quotawarn");
     let proxy = Proxy::start(&["--rule", SMALL_ACCOUNT]);
-    let run = |args: &[&str]| {
-        let out = st
-            .command(args)
+    let run = |args: &[&str]| -> common::Output {
+        st.command(args)
             .env("AWS_ENDPOINT_URL", &proxy.endpoint)
             .output()
-            .unwrap();
-        common::Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .unwrap()
+            .into()
     };
     let plan = run(&["plan"]).ok();
     assert!(
@@ -62,17 +57,12 @@ fn plan_warns_before_creating_when_the_account_cannot_spare_the_reservation() {
 fn a_reservation_the_account_cannot_spare_is_explained_and_a_smaller_one_applies() {
     let moto = start_moto(&[("MOTO_LAMBDA_CONCURRENCY_QUOTA", "150")]);
     let st = TestStack::new("quota");
-    let run = |args: &[&str]| {
-        let out = st
-            .command(args)
+    let run = |args: &[&str]| -> common::Output {
+        st.command(args)
             .env("AWS_ENDPOINT_URL", &moto)
             .output()
-            .unwrap();
-        common::Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .unwrap()
+            .into()
     };
     let out = run(&["apply", "--yes"]);
     assert_eq!(out.code, 1, "{}", out.stdout);

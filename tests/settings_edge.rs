@@ -17,56 +17,40 @@ fn the_region_comes_from_the_region_flag_then_the_profile_then_the_environment()
         "[default]\nregion = us-west-2\n\n[profile staging]\nregion = eu-west-1\n",
     )
     .unwrap();
-    let plan_region = |args: &[&str], profile_env: Option<&str>| {
+    // The region a plan runs in, with no region in the environment but
+    // `env`'s variables.
+    let plan_region = |args: &[&str], env: &[(&str, &str)]| {
         let mut all = vec!["plan", "--json"];
         all.extend_from_slice(args);
-        let mut cmd = st.command(&all);
-        cmd.env_remove("AWS_REGION")
+        let out: common::Output = st
+            .command(&all)
+            .env_remove("AWS_REGION")
             .env_remove("AWS_DEFAULT_REGION")
             .env("AWS_CONFIG_FILE", &config)
-            .env("AWS_SHARED_CREDENTIALS_FILE", st.dir.join("no-credentials"));
-        if let Some(p) = profile_env {
-            cmd.env("AWS_PROFILE", p);
-        }
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            .env("AWS_SHARED_CREDENTIALS_FILE", st.dir.join("no-credentials"))
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+            .into();
+        let plan = out.ok().json();
         plan["region"].as_str().unwrap().to_owned()
     };
-    assert_eq!(plan_region(&["--profile", "staging"], None), "eu-west-1");
-    assert_eq!(plan_region(&[], Some("staging")), "eu-west-1");
-    assert_eq!(plan_region(&[], None), "us-west-2", "the default profile");
+    assert_eq!(plan_region(&["--profile", "staging"], &[]), "eu-west-1");
+    assert_eq!(plan_region(&[], &[("AWS_PROFILE", "staging")]), "eu-west-1");
+    assert_eq!(plan_region(&[], &[]), "us-west-2", "the default profile");
     assert_eq!(
-        plan_region(&["--profile", "staging", "--region", "ap-south-1"], None),
+        plan_region(&["--profile", "staging", "--region", "ap-south-1"], &[]),
         "ap-south-1",
         "--region wins"
     );
     // A profile chosen on purpose wins over an AWS_REGION left in the
     // environment (SPEC's order); without one, AWS_REGION is used.
-    let with_env_region = |args: &[&str]| {
-        let mut all = vec!["plan", "--json"];
-        all.extend_from_slice(args);
-        let out = st
-            .command(&all)
-            .env("AWS_REGION", "sa-east-1")
-            .env("AWS_CONFIG_FILE", &config)
-            .env("AWS_SHARED_CREDENTIALS_FILE", st.dir.join("no-credentials"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        plan["region"].as_str().unwrap().to_owned()
-    };
-    assert_eq!(with_env_region(&["--profile", "staging"]), "eu-west-1");
-    assert_eq!(with_env_region(&[]), "sa-east-1");
+    let env_region = [("AWS_REGION", "sa-east-1")];
+    assert_eq!(
+        plan_region(&["--profile", "staging"], &env_region),
+        "eu-west-1"
+    );
+    assert_eq!(plan_region(&[], &env_region), "sa-east-1");
 }
 
 /// A no-op apply leaves no drift: when live values already equal the

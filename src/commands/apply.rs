@@ -2,13 +2,14 @@
 
 use super::plan::{PlanReport, SavedPlan};
 use super::walk::{execute, report_outcome};
-use super::{code_package, confirm, connect, outputs, print_json, report_calls, ExitStatus};
+use super::{
+    code_package, confirm, connect, outputs, print_json, print_plan, report_calls, ExitStatus,
+};
 use crate::cli::{Code, Confirm, Tuning};
 use crate::config::{check_parallelism, Config};
 use crate::engine::model::Kind;
 use crate::engine::plan::Action;
 use crate::providers::Providers;
-use crate::render::{plan_text, Style};
 use crate::stack::Stack;
 use crate::state::Lock;
 use anyhow::{bail, Context, Result};
@@ -99,15 +100,7 @@ pub async fn run(
     }
     let warnings = stack.limit_warnings(&aws, &plan).await;
     if !config.json {
-        print!(
-            "{}",
-            plan_text(
-                &plan,
-                Style {
-                    color: config.color
-                }
-            )
-        );
+        print_plan(config, &plan);
         super::plan::print_warnings(&warnings);
     }
     let refused = plan.unsafe_steps();

@@ -1,11 +1,11 @@
 //! `destroy`: delete every resource of the stack, dependents first.
 
 use super::walk::{execute, report_outcome};
-use super::{confirm, connect, print_json, report_calls, ExitStatus};
+use super::{confirm, connect, print_json, print_plan, report_calls, ExitStatus};
 use crate::cli::Confirm;
 use crate::config::{check_deletion_window, check_parallelism, Config};
 use crate::providers::Providers;
-use crate::render::{plan_text, summary_line, Style};
+use crate::render::summary_line;
 use crate::stack::Stack;
 use crate::state::Lock;
 use anyhow::Result;
@@ -36,15 +36,7 @@ pub async fn run(config: &Config, opts: &Confirm, window_days: i32) -> Result<Ex
         .collect();
     if !config.json {
         if plan.has_changes() {
-            print!(
-                "{}",
-                plan_text(
-                    &plan,
-                    Style {
-                        color: config.color
-                    }
-                )
-            );
+            print_plan(config, &plan);
         } else {
             println!(
                 "Nothing to destroy: no resource of stack {} exists.\n\n{}",

@@ -233,6 +233,14 @@ pub fn report_calls(config: &Config, calls: &CallCounts) {
     }
 }
 
+/// A plan as text on stdout, coloured as `--color` says.
+pub fn print_plan(config: &Config, plan: &crate::engine::plan::Plan) {
+    let style = crate::render::Style {
+        color: config.color,
+    };
+    print!("{}", crate::render::plan_text(plan, style));
+}
+
 pub fn print_json<T: serde::Serialize>(v: &T) {
     println!("{}", serde_json::to_string_pretty(v).expect("serialisable"));
 }

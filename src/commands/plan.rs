@@ -1,11 +1,10 @@
 //! `plan`: what apply would change.
 
-use super::{code_package, connect, print_json, report_calls, ExitStatus};
+use super::{code_package, connect, print_json, print_plan, report_calls, ExitStatus};
 use crate::cli::{Code, Tuning};
 use crate::config::Config;
 use crate::engine::plan::Plan;
 use crate::providers::CallCounts;
-use crate::render::{plan_text, Style};
 use crate::stack::Stack;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -70,15 +69,7 @@ pub async fn run(
             aws_calls: calls.clone(),
         });
     } else {
-        print!(
-            "{}",
-            plan_text(
-                &plan,
-                Style {
-                    color: config.color
-                }
-            )
-        );
+        print_plan(config, &plan);
         print_warnings(&warnings);
         if let Some(out) = out {
             println!(
@@ -140,15 +131,7 @@ pub async fn run_all(
                 changed += usize::from(plan.has_changes());
                 if !config.json {
                     println!("== stack {suffix}");
-                    print!(
-                        "{}",
-                        plan_text(
-                            &plan,
-                            Style {
-                                color: config.color
-                            }
-                        )
-                    );
+                    print_plan(config, &plan);
                     println!();
                 }
                 stacks.push(serde_json::to_value(&plan).expect("serialisable"));

@@ -35,7 +35,7 @@ const CONFIG_KEYS: [&str; 10] = [
 
 /// The function's default log group, where Lambda logs when no
 /// `LoggingConfig` says otherwise.
-pub fn default_log_group(name: &str) -> String {
+fn default_log_group(name: &str) -> String {
     format!("/aws/lambda/{name}")
 }
 
