@@ -189,14 +189,14 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
             out.push('\n');
         }
     }
-    for step in plan.unsafe_steps() {
+    for step in plan.unsafe_steps(&crate::providers::Registry) {
         let _ = writeln!(
             out,
             "{} {} would be {}, which deletes {}: apply refuses this unless run with --replace {}.\n",
             style.paint("31", "Warning:"),
             step.resource,
             if step.action == Action::Delete { "deleted" } else { "replaced" },
-            if step.kind == crate::engine::model::Kind::KmsKey { "the key" } else { "its data" },
+            crate::engine::model::Schema::loses(&crate::providers::Registry, step.kind).unwrap_or("what it holds"),
             step.resource
         );
     }
@@ -222,8 +222,8 @@ pub fn summary_line(s: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::model::Kind;
     use crate::engine::plan::PLAN_FORMAT_VERSION;
+    use crate::providers::{function, role, table};
     use serde_json::json;
 
     fn plan(steps: Vec<Step>, summary: Summary) -> Plan {
@@ -247,7 +247,7 @@ mod tests {
             vec![
                 Step {
                     resource: "function".into(),
-                    kind: Kind::Function,
+                    kind: function::KIND,
                     action: Action::Update,
                     id: Some("webhook-processor-dev".into()),
                     adopt: false,
@@ -260,7 +260,7 @@ mod tests {
                 },
                 Step {
                     resource: "table".into(),
-                    kind: Kind::Table,
+                    kind: table::KIND,
                     action: Action::Replace,
                     id: Some("transactions-dev".into()),
                     adopt: false,
@@ -286,7 +286,7 @@ mod tests {
              \x20     ~ memory_size = 1024 -> 2048\n\n\
              \x20 -/+ table (aws:dynamodb/table) transactions-dev must be replaced\n\
              \x20     ~ partition_key.name = \"transactionId\" -> \"id\" # forces replacement\n\n\
-             Warning: table would be replaced, which deletes its data: apply refuses this unless run with --replace table.\n\n\
+             Warning: table would be replaced, which deletes every item it holds: apply refuses this unless run with --replace table.\n\n\
              Plan: 0 to add, 1 to change, 1 to replace, 0 to destroy.\n"
         );
     }
@@ -313,7 +313,7 @@ mod tests {
         let p = plan(
             vec![Step {
                 resource: "role".into(),
-                kind: Kind::Role,
+                kind: role::KIND,
                 action: Action::Update,
                 id: Some("r".into()),
                 adopt: false,

@@ -142,7 +142,7 @@ impl Stack {
                 let wanted = crate::engine::plan::desired_props(
                     d,
                     &Default::default(),
-                    &providers::normalize,
+                    &providers::Registry,
                 );
                 let found = providers::find_unrecorded(aws, d.kind, &wanted)
                     .await
@@ -178,7 +178,7 @@ impl Stack {
             graph: &self.graph,
             state: self.state.as_ref(),
             observed,
-            normalize: &providers::normalize,
+            schema: &providers::Registry,
             suffix: self.ctx.suffix.as_str(),
             region: &self.ctx.region,
             account: &self.ctx.account,
@@ -206,7 +206,7 @@ impl Stack {
         let Some(step) = plan
             .steps
             .iter()
-            .find(|s| s.kind == crate::engine::model::Kind::Function)
+            .find(|s| s.kind == providers::function::KIND)
         else {
             return vec![];
         };

@@ -98,7 +98,7 @@ async fn an_unmanaged_table_fails_the_plan_and_is_replaced_only_when_asked() {
     assert_eq!(plan.code, 2, "{}", plan.stderr);
     assert!(
         plan.stdout.contains(
-            "Warning: table would be replaced, which deletes its data: apply refuses this unless run with --replace table."
+            "Warning: table would be replaced, which deletes every item it holds: apply refuses this unless run with --replace table."
         ),
         "{}",
         plan.stdout

@@ -7,9 +7,10 @@ use super::{
 };
 use crate::cli::{Code, Confirm, Tuning};
 use crate::config::{check_parallelism, Config};
-use crate::engine::model::Kind;
+use crate::engine::model::Schema;
 use crate::engine::plan::Action;
 use crate::providers::Providers;
+use crate::providers::Registry;
 use crate::stack::Stack;
 use crate::state::Lock;
 use anyhow::{bail, Context, Result};
@@ -103,7 +104,7 @@ pub async fn run(
         print_plan(config, &plan);
         super::plan::print_warnings(&warnings);
     }
-    let refused = plan.unsafe_steps();
+    let refused = plan.unsafe_steps(&Registry);
     if !refused.is_empty() {
         let list: Vec<String> = refused
             .iter()
@@ -117,10 +118,7 @@ pub async fn run(
                     } else {
                         "would be replaced"
                     },
-                    match s.kind {
-                        Kind::KmsKey => "the key, and what it encrypted becomes unreadable",
-                        _ => "every item it holds",
-                    }
+                    Registry.loses(s.kind).unwrap_or("what it holds")
                 )
             })
             .collect();

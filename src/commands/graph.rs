@@ -38,7 +38,7 @@ pub fn run(config: &Config, format: GraphFormat, plan_file: Option<&Path>) -> Re
         let kind = declared
             .iter()
             .find(|d| d.key == name)
-            .map(|d| d.kind.type_name())
+            .map(|d| d.kind.token())
             .unwrap_or_default();
         let step = plan
             .as_ref()

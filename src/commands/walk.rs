@@ -91,7 +91,7 @@ pub async fn execute(
         declared: &stack.declared,
         graph: &stack.graph,
         observed: &stack.observed,
-        normalize: &providers::normalize,
+        schema: &providers::Registry,
         parallelism,
         interrupt: &interrupt,
     };

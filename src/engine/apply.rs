@@ -8,8 +8,8 @@
 
 use super::expr::OutputsByResource;
 use super::graph::Graph;
-use super::model::{Declared, Kind, Observed, Props};
-use super::plan::{desired_props, Action, Normalizer, Plan, Step};
+use super::model::{Declared, Kind, Observed, Props, Schema};
+use super::plan::{desired_props, Action, Plan, Step};
 use crate::engine::state::{ResourceState, State};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -128,7 +128,7 @@ pub struct Walk<'a> {
     pub declared: &'a [Declared],
     pub graph: &'a Graph,
     pub observed: &'a BTreeMap<String, Observed>,
-    pub normalize: Normalizer<'a>,
+    pub schema: &'a dyn Schema,
     pub parallelism: usize,
     /// Set (e.g. by Ctrl-C) to stop starting new steps.
     pub interrupt: &'a AtomicBool,
@@ -273,7 +273,7 @@ pub async fn walk<E: Executor>(
             let declared = w.declared.iter().find(|d| d.key == step.resource);
             let desired = match (step.action, declared) {
                 (Action::Delete, _) | (_, None) => Props::new(),
-                (_, Some(d)) => desired_props(d, &outputs, w.normalize),
+                (_, Some(d)) => desired_props(d, &outputs, w.schema),
             };
             if step.action == Action::Noop {
                 // Nothing to call; only record an adopted resource, or a
@@ -431,7 +431,7 @@ pub async fn walk<E: Executor>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::model::Kind;
+    use crate::engine::model::testing::{TestSchema, TABLE};
     use crate::engine::plan::{Inputs, PLAN_FORMAT_VERSION};
     use std::sync::Mutex;
 
@@ -463,7 +463,7 @@ mod tests {
             .into_iter()
             .map(|key| Declared {
                 key,
-                kind: Kind::Table,
+                kind: TABLE,
                 props: BTreeMap::new(),
                 depends_on: if key == "b" { vec!["a"] } else { vec![] },
             })
@@ -480,7 +480,7 @@ mod tests {
             graph: &graph,
             state: None,
             observed: &observed,
-            normalize: &|_, p| p,
+            schema: &TestSchema,
             suffix: "dev",
             region: "r",
             account: "1",
@@ -493,7 +493,7 @@ mod tests {
             declared: &declared,
             graph: &graph,
             observed: &observed,
-            normalize: &|_, p| p,
+            schema: &TestSchema,
             parallelism: 4,
             interrupt: &interrupt,
         };

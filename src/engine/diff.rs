@@ -1,6 +1,6 @@
 //! Property-level comparison of two normalised property maps.
 
-use super::model::{Kind, Props};
+use super::model::Props;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -40,10 +40,10 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::E
 /// are compared at the top level: a property the program does not set is an
 /// AWS default it does not manage. Inside a property everything counts, so an
 /// extra tag, statement or inline policy is a change.
-pub fn diff(kind: Kind, wanted: &Props, current: &Props) -> Vec<PropertyChange> {
+pub fn diff(replace_keys: &[&str], wanted: &Props, current: &Props) -> Vec<PropertyChange> {
     let mut out = Vec::new();
     for (name, w) in wanted {
-        let forces = kind.replace_keys().contains(&name.as_str());
+        let forces = replace_keys.contains(&name.as_str());
         let start = out.len();
         diff_value(name.clone(), Some(w), current.get(name), &mut out);
         for c in &mut out[start..] {
@@ -118,7 +118,7 @@ mod tests {
     fn equal_maps_have_no_diff_and_unmanaged_live_props_are_ignored() {
         let want = props(json!({"memory_size": 1024, "tags": {"a": "1"}}));
         let cur = props(json!({"memory_size": 1024, "tags": {"a": "1"}, "version": "$LATEST"}));
-        assert!(diff(Kind::Function, &want, &cur).is_empty());
+        assert!(diff(&["name"], &want, &cur).is_empty());
     }
 
     #[test]
@@ -129,7 +129,7 @@ mod tests {
         let cur = props(
             json!({"name": "t1", "tags": {"a": "9", "c": "3"}, "billing_mode": "PAY_PER_REQUEST"}),
         );
-        let d = diff(Kind::Table, &want, &cur);
+        let d = diff(&["name", "partition_key", "sort_key"], &want, &cur);
         let summary: Vec<(String, Option<Value>, Option<Value>, bool)> = d
             .into_iter()
             .map(|c| (c.path, c.before, c.after, c.forces_replacement))
@@ -149,7 +149,7 @@ mod tests {
     fn unknown_values_are_changes() {
         let want = props(json!({"role": UNKNOWN}));
         let cur = props(json!({"role": "arn:aws:iam::1:role/r"}));
-        let d = diff(Kind::Function, &want, &cur);
+        let d = diff(&["name"], &want, &cur);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].after, Some(json!(UNKNOWN)));
     }
@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn a_missing_property_is_an_addition() {
         let want = props(json!({"retention_in_days": 30}));
-        let d = diff(Kind::LogGroup, &want, &Props::new());
+        let d = diff(&["name"], &want, &Props::new());
         assert_eq!(d[0].before, None);
         assert_eq!(d[0].after, Some(json!(30)));
     }

@@ -53,15 +53,14 @@ pub fn detect(state: &State, observed: &BTreeMap<String, Observed>) -> Vec<Resou
             let (status, drifted) = match observed.get(key) {
                 None => (Status::Deleted, vec![]),
                 Some(live) => {
-                    let changes: Vec<PropertyDrift> =
-                        diff(recorded.kind, &recorded.properties, &live.props)
-                            .into_iter()
-                            .map(|c| PropertyDrift {
-                                path: c.path,
-                                expected: c.after.unwrap_or(Value::Null),
-                                actual: c.before.unwrap_or(Value::Null),
-                            })
-                            .collect();
+                    let changes: Vec<PropertyDrift> = diff(&[], &recorded.properties, &live.props)
+                        .into_iter()
+                        .map(|c| PropertyDrift {
+                            path: c.path,
+                            expected: c.after.unwrap_or(Value::Null),
+                            actual: c.before.unwrap_or(Value::Null),
+                        })
+                        .collect();
                     let status = if changes.is_empty() {
                         Status::InSync
                     } else {
@@ -96,6 +95,7 @@ pub fn summarize(resources: &[ResourceDrift]) -> DriftSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::model::testing::{LOG_GROUP, ROLE, TABLE};
     use crate::engine::state::ResourceState;
     use serde_json::json;
 
@@ -105,15 +105,11 @@ mod tests {
         for (k, kind, props) in [
             (
                 "log_group",
-                Kind::LogGroup,
+                LOG_GROUP,
                 json!({"retention_in_days": 30, "tags": {"a": "1"}}),
             ),
-            (
-                "table",
-                Kind::Table,
-                json!({"point_in_time_recovery": true}),
-            ),
-            ("role", Kind::Role, json!({"name": "r"})),
+            ("table", TABLE, json!({"point_in_time_recovery": true})),
+            ("role", ROLE, json!({"name": "r"})),
         ] {
             state.resources.insert(
                 k.into(),

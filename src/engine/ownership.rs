@@ -55,8 +55,8 @@ fn untagged_reason(live: &Observed, suffix: &str) -> Option<String> {
 }
 
 /// The resources found under the stack's names that it does not own.
-/// Untaggable kinds (the KMS alias) are owned when they point at a key the
-/// stack owns.
+/// Untaggable kinds (the KMS alias) are owned when they name a resource
+/// they depend on that the stack owns (the alias's target key).
 pub fn foreign(
     declared: &[Declared],
     state: Option<&State>,
@@ -75,24 +75,33 @@ pub fn foreign(
         let reason = if live.props.contains_key("tags") {
             untagged_reason(live, suffix)
         } else {
-            // Not taggable: owned through the key it targets.
-            let target = live.props.get("target_key_id").and_then(Value::as_str);
-            let owned_key = declared.iter().filter(|k| k.kind == Kind::KmsKey).any(|k| {
-                let key_id = state
-                    .and_then(|s| s.resources.get(k.key))
+            // Not taggable (the KMS alias): owned through a resource it
+            // depends on, when one of its properties names that resource.
+            let owned_id = |key: &str| {
+                state
+                    .and_then(|s| s.resources.get(key))
                     .map(|r| r.id.as_str())
                     .or_else(|| {
                         observed
-                            .get(k.key)
+                            .get(key)
                             .filter(|o| untagged_reason(o, suffix).is_none())
                             .map(|o| o.id.as_str())
-                    });
-                key_id.is_some() && key_id == target
-            });
-            (!owned_key).then(|| {
+                    })
+            };
+            let named: Vec<&str> = live.props.values().filter_map(Value::as_str).collect();
+            let owner = d
+                .dependencies()
+                .into_iter()
+                .filter_map(owned_id)
+                .find(|id| named.contains(id));
+            owner.is_none().then(|| {
                 format!(
-                    "state does not record it and it targets key {}, which is not this stack's",
-                    target.unwrap_or("(none)")
+                    "state does not record it, it carries no tags, and it names none of this stack's resources (it has {})",
+                    live.props
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })
         };
@@ -111,6 +120,7 @@ pub fn foreign(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::model::testing::{ALIAS, KEY, TABLE};
     use serde_json::json;
 
     fn decl(key: &'static str, kind: Kind) -> Declared {
@@ -133,9 +143,12 @@ mod tests {
     #[test]
     fn only_this_stacks_tags_or_state_make_a_resource_its_own() {
         let declared = [
-            decl("kms_key", Kind::KmsKey),
-            decl("kms_alias", Kind::KmsAlias),
-            decl("table", Kind::Table),
+            decl("kms_key", KEY),
+            Declared {
+                depends_on: vec!["kms_key"],
+                ..decl("kms_alias", ALIAS)
+            },
+            decl("table", TABLE),
         ];
         let ours = json!({"ManagedBy": "webhook-stack", "Environment": "prod"});
         let mut observed = BTreeMap::from([
@@ -174,7 +187,7 @@ mod tests {
         state.resources.insert(
             "table".into(),
             crate::engine::state::ResourceState {
-                kind: Kind::Table,
+                kind: TABLE,
                 id: "transactions-prod".into(),
                 properties: Default::default(),
                 outputs: Default::default(),

@@ -4,7 +4,7 @@
 use super::diff::{all_added, all_removed, diff, PropertyChange};
 use super::expr::OutputsByResource;
 use super::graph::Graph;
-use super::model::{Declared, Kind, Observed, Props};
+use super::model::{Declared, Kind, Observed, Props, Schema};
 use crate::engine::state::State;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -81,7 +81,7 @@ impl Plan {
     /// Steps that would delete data or keys (replacing or deleting the
     /// table or the key) without the resource being named in `--replace`:
     /// shown by `plan`, refused by `apply`.
-    pub fn unsafe_steps(&self) -> Vec<&Step> {
+    pub fn unsafe_steps(&self, schema: &dyn Schema) -> Vec<&Step> {
         if self.destroy {
             return vec![];
         }
@@ -89,28 +89,21 @@ impl Plan {
             .iter()
             .filter(|s| {
                 matches!(s.action, Action::Replace | Action::Delete)
-                    && s.kind.holds_data()
+                    && schema.loses(s.kind).is_some()
                     && !self.replace.contains(&s.resource)
             })
             .collect()
     }
 }
 
-/// Turns a resolved property map into its normalised form (provider's job).
-pub type Normalizer<'a> = &'a dyn Fn(Kind, Props) -> Props;
-
 /// Resolves a resource's declared properties against the outputs known now.
-pub fn desired_props(
-    d: &Declared,
-    outputs: &OutputsByResource,
-    normalize: Normalizer<'_>,
-) -> Props {
+pub fn desired_props(d: &Declared, outputs: &OutputsByResource, schema: &dyn Schema) -> Props {
     let props = d
         .props
         .iter()
         .map(|(k, e)| (k.to_string(), e.resolve(outputs)))
         .collect();
-    normalize(d.kind, props)
+    schema.normalize(d.kind, props)
 }
 
 pub struct Inputs<'a> {
@@ -119,7 +112,7 @@ pub struct Inputs<'a> {
     pub state: Option<&'a State>,
     /// Live configuration of each resource found in AWS.
     pub observed: &'a BTreeMap<String, Observed>,
-    pub normalize: Normalizer<'a>,
+    pub schema: &'a dyn Schema,
     pub suffix: &'a str,
     pub region: &'a str,
     pub account: &'a str,
@@ -217,7 +210,7 @@ pub fn plan_apply(inp: &Inputs<'_>) -> Plan {
     let mut steps = Vec::new();
     for key in inp.graph.topological_order() {
         let d = by_key[key.as_str()];
-        let wanted = desired_props(d, &outputs, inp.normalize);
+        let wanted = desired_props(d, &outputs, inp.schema);
         let step = match inp.observed.get(d.key) {
             None => Step {
                 resource: d.key.into(),
@@ -228,7 +221,7 @@ pub fn plan_apply(inp: &Inputs<'_>) -> Plan {
                 changes: all_added(&wanted),
             },
             Some(live) => {
-                let changes = diff(d.kind, &wanted, &live.props);
+                let changes = diff(inp.schema.replace_keys(d.kind), &wanted, &live.props);
                 let forced = inp.replace.iter().any(|r| r == d.key);
                 let action = if forced || changes.iter().any(|c| c.forces_replacement) {
                     Action::Replace
@@ -289,13 +282,14 @@ pub fn plan_destroy(inp: &Inputs<'_>) -> Plan {
 mod tests {
     use super::*;
     use crate::engine::expr::{lit, output, UNKNOWN};
+    use crate::engine::model::testing::{TestSchema, ROLE, TABLE};
     use serde_json::json;
 
     fn declared() -> Vec<Declared> {
         vec![
             Declared {
                 key: "table",
-                kind: Kind::Table,
+                kind: TABLE,
                 props: [
                     ("name", lit("t")),
                     ("partition_key", lit(json!({"name": "id", "type": "S"}))),
@@ -305,7 +299,7 @@ mod tests {
             },
             Declared {
                 key: "role",
-                kind: Kind::Role,
+                kind: ROLE,
                 props: [("name", lit("r")), ("table_arn", output("table", "arn"))].into(),
                 depends_on: vec![],
             },
@@ -328,7 +322,7 @@ mod tests {
             graph: &graph,
             state,
             observed,
-            normalize: &|_, p| p,
+            schema: &TestSchema,
             suffix: "dev",
             region: "us-east-1",
             account: "1",
@@ -356,7 +350,7 @@ mod tests {
     #[test]
     fn a_changed_key_schema_replaces_and_dependents_see_unknown_outputs() {
         let mut state = State::new("dev", "us-east-1", "1");
-        for (k, kind) in [("table", Kind::Table), ("role", Kind::Role)] {
+        for (k, kind) in [("table", TABLE), ("role", ROLE)] {
             state.resources.insert(
                 k.into(),
                 crate::engine::state::ResourceState {

@@ -4,8 +4,9 @@
 
 use crate::concat_expr;
 use crate::engine::expr::{lit, object, output, Expr};
-use crate::engine::model::{Declared, Kind};
+use crate::engine::model::Declared;
 use crate::names::{Names, Suffix};
+use crate::providers::{function, kms_alias, kms_key, log_group, role, table};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -131,7 +132,7 @@ fn kms_key(ctx: &StackContext) -> Declared {
     });
     Declared {
         key: KMS_KEY,
-        kind: Kind::KmsKey,
+        kind: kms_key::KIND,
         props: props([
             (
                 "description",
@@ -154,7 +155,7 @@ fn kms_key(ctx: &StackContext) -> Declared {
 fn kms_alias(ctx: &StackContext) -> Declared {
     Declared {
         key: KMS_ALIAS,
-        kind: Kind::KmsAlias,
+        kind: kms_alias::KIND,
         props: props([
             ("name", lit(ctx.names().alias)),
             ("target_key_id", output(KMS_KEY, "key_id")),
@@ -166,7 +167,7 @@ fn kms_alias(ctx: &StackContext) -> Declared {
 fn log_group(ctx: &StackContext) -> Declared {
     Declared {
         key: LOG_GROUP,
-        kind: Kind::LogGroup,
+        kind: log_group::KIND,
         props: props([
             ("name", lit(ctx.names().log_group)),
             ("retention_in_days", lit(ctx.settings.log_retention_days)),
@@ -180,7 +181,7 @@ fn log_group(ctx: &StackContext) -> Declared {
 fn table(ctx: &StackContext) -> Declared {
     Declared {
         key: TABLE,
-        kind: Kind::Table,
+        kind: table::KIND,
         props: props([
             ("name", lit(ctx.names().table)),
             (
@@ -254,7 +255,7 @@ fn role(ctx: &StackContext) -> Declared {
     ]);
     Declared {
         key: ROLE,
-        kind: Kind::Role,
+        kind: role::KIND,
         props: props([
             ("name", lit(names.role)),
             ("assume_role_policy", lit(trust)),
@@ -270,7 +271,7 @@ fn function(ctx: &StackContext) -> Declared {
     let names = ctx.names();
     Declared {
         key: FUNCTION,
-        kind: Kind::Function,
+        kind: function::KIND,
         props: props([
             ("name", lit(names.function)),
             ("runtime", lit("provided.al2023")),

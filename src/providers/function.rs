@@ -3,8 +3,10 @@
 
 use super::errors::{aws_error, service_error, AwsError};
 use super::props::{changed, int_prop, map_prop, str_prop, tags_value, TagChanges};
+use super::registry::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
-use super::{Aws, Failure};
+use super::{Aws, Failure, Hint};
+use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
@@ -12,6 +14,7 @@ use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LogFormat, LoggingConfig, Runtime, TracingConfig,
     TracingMode,
 };
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -539,5 +542,63 @@ pub async fn delete(aws: &Aws, name: &str) -> Result<(), AwsError> {
         Ok(_) => Ok(()),
         Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => Ok(()),
         Err(e) => Err(aws_error("DeleteFunction")(e)),
+    }
+}
+
+/// The provider of `aws:lambda/function`.
+pub struct Function;
+
+pub const KIND: Kind = Kind::new("aws:lambda/function");
+
+impl Provider for Function {
+    fn kind(&self) -> Kind {
+        KIND
+    }
+
+    fn replace_keys(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+
+    fn normalize(&self, props: &mut Props) {
+        if let Some(Value::Array(a)) = props.get_mut("architectures") {
+            a.sort_by_key(|v| v.to_string());
+        }
+        if let Some(p) = props.get_mut("resource_policy").filter(|p| !p.is_null()) {
+            *p = super::policy::canonical(p);
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _hint: &'a Hint,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(read(aws, id))
+    }
+
+    fn create<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(create(cx.aws, desired, cx.code))
+    }
+
+    fn update<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(update(cx.aws, current, desired, cx.code))
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(delete(cx.aws, &current.id))
     }
 }

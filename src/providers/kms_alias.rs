@@ -2,9 +2,12 @@
 
 use super::errors::{aws_error, service_error, AwsError};
 use super::props::str_prop;
+use super::registry::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
-use super::Aws;
+use super::{Aws, Failure, Hint};
+use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
+use futures_util::future::BoxFuture;
 use std::collections::BTreeMap;
 
 /// An alias ARN is its key's ARN with `key/<id>` replaced by the alias name.
@@ -86,5 +89,58 @@ pub async fn delete(aws: &Aws, name: &str) -> Result<(), AwsError> {
         Ok(_) => Ok(()),
         Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => Ok(()),
         Err(e) => Err(aws_error("DeleteAlias")(e)),
+    }
+}
+
+/// The provider of `aws:kms/alias`.
+pub struct KmsAlias;
+
+pub const KIND: Kind = Kind::new("aws:kms/alias");
+
+impl Provider for KmsAlias {
+    fn kind(&self) -> Kind {
+        KIND
+    }
+
+    fn replace_keys(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _hint: &'a Hint,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(read(aws, id))
+    }
+
+    fn create<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(async move {
+            let name = str_prop(desired, "name").unwrap_or_default();
+            let arn = format!("arn:aws:kms:{}:{}:{}", cx.aws.region, cx.account, name);
+            Ok(create(cx.aws, desired, arn).await?)
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(async move { Ok(update(cx.aws, current, desired).await?) })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(delete(cx.aws, &current.id))
     }
 }

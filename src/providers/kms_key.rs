@@ -4,8 +4,10 @@
 use super::errors::{aws_error, service_error, AwsError};
 use super::policy;
 use super::props::{bool_prop, changed, str_prop, tags_value, TagChanges};
+use super::registry::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
-use super::{Aws, Failure};
+use super::{Aws, Failure, Hint};
+use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
 use aws_config::retry::RetryConfig;
 use aws_sdk_kms::operation::create_key::CreateKeyOutput;
@@ -13,6 +15,7 @@ use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -518,4 +521,76 @@ async fn keys_with_tags(
         }
     }
     Ok(out)
+}
+
+/// The provider of `aws:kms/key`.
+pub struct KmsKey;
+
+pub const KIND: Kind = Kind::new("aws:kms/key");
+
+impl Provider for KmsKey {
+    fn kind(&self) -> Kind {
+        KIND
+    }
+
+    fn replace_keys(&self) -> &'static [&'static str] {
+        &["key_spec", "key_usage"]
+    }
+
+    fn loses(&self) -> Option<&'static str> {
+        Some("the key, and what it encrypted becomes unreadable")
+    }
+
+    fn normalize(&self, props: &mut Props) {
+        if let Some(p) = props.get_mut("policy") {
+            *p = super::policy::canonical(p);
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _hint: &'a Hint,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(read(aws, id))
+    }
+
+    fn create<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(create(cx.aws, desired, cx.pending_since))
+    }
+
+    fn update<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(update(cx.aws, current, desired))
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(delete(cx.aws, current, cx.kms_deletion_window_days))
+    }
+
+    fn find_unrecorded<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(async move {
+            match find_by_tags(aws, &super::props::map_prop(desired, "tags")).await? {
+                Some(id) => read(aws, &id).await,
+                None => Ok(None),
+            }
+        })
+    }
 }

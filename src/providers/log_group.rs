@@ -2,9 +2,12 @@
 
 use super::errors::{aws_error, service_error, AwsError};
 use super::props::{changed, int_prop, map_prop, str_prop, tags_value, TagChanges};
+use super::registry::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
 use super::{Aws, Failure, Hint};
+use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -212,5 +215,61 @@ pub async fn delete(aws: &Aws, name: &str) -> Result<(), AwsError> {
         Ok(_) => Ok(()),
         Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => Ok(()),
         Err(e) => Err(aws_error("DeleteLogGroup")(e)),
+    }
+}
+
+/// The provider of `aws:logs/logGroup`.
+pub struct LogGroup;
+
+pub const KIND: Kind = Kind::new("aws:logs/logGroup");
+
+impl Provider for LogGroup {
+    fn kind(&self) -> Kind {
+        KIND
+    }
+
+    fn replace_keys(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        hint: &'a Hint,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(read(aws, id, hint))
+    }
+
+    fn create<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(async move {
+            let name = str_prop(desired, "name").unwrap_or_default();
+            let arn = format!(
+                "arn:aws:logs:{}:{}:log-group:{}",
+                cx.aws.region, cx.account, name
+            );
+            create(cx.aws, desired, &arn).await
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(update(cx.aws, current, desired))
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(delete(cx.aws, &current.id))
     }
 }

@@ -1,27 +1,30 @@
-//! One module per AWS resource type, each with `read / create / update /
-//! delete`; this file dispatches by kind and normalises properties.
+//! One module per AWS resource type, each a [`registry::Provider`] listed in
+//! the registry; this file runs the walker's operations through them.
 
 pub mod account;
 pub mod aws;
 pub mod errors;
-mod function;
-mod kms_alias;
-mod kms_key;
-mod log_group;
+pub mod function;
+pub mod kms_alias;
+pub mod kms_key;
+pub mod log_group;
 #[cfg(test)]
 mod mocked;
 pub mod policy;
 mod props;
+pub mod registry;
 pub mod retry;
-mod role;
-mod table;
+pub mod role;
+pub mod table;
 
 pub use aws::{Aws, CallCounts, Connection};
 pub use errors::AwsError;
 
 use crate::engine::apply::{Executor, Operation, StepFailure};
-use crate::engine::model::{Kind, Observed, Props};
+use crate::engine::model::{Kind, Observed, Props, Schema};
 use crate::engine::plan::Action;
+use registry::Context;
+pub use registry::Registry;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -48,36 +51,6 @@ impl From<AwsError> for Failure {
             partial: None,
         }
     }
-}
-
-/// Puts properties in the form both sides of a comparison share.
-pub fn normalize(kind: Kind, mut props: Props) -> Props {
-    props::normalize_tags(&mut props);
-    let canon = |v: &mut Value| *v = policy::canonical(v);
-    match kind {
-        Kind::KmsKey => {
-            props.get_mut("policy").map(canon);
-        }
-        Kind::Role => {
-            props.get_mut("assume_role_policy").map(canon);
-            if let Some(Value::Object(m)) = props.get_mut("inline_policies") {
-                m.values_mut().for_each(canon);
-            }
-            if let Some(Value::Array(a)) = props.get_mut("managed_policy_arns") {
-                a.sort_by_key(|v| v.to_string());
-            }
-        }
-        Kind::Function => {
-            if let Some(Value::Array(a)) = props.get_mut("architectures") {
-                a.sort_by_key(|v| v.to_string());
-            }
-            if let Some(p) = props.get_mut("resource_policy").filter(|p| !p.is_null()) {
-                canon(p);
-            }
-        }
-        Kind::KmsAlias | Kind::LogGroup | Kind::Table => {}
-    }
-    props
 }
 
 /// What is known of a resource before reading it (from state), which lets
@@ -109,37 +82,27 @@ pub async fn read(
     id: &str,
     hint: &Hint,
 ) -> Result<Option<Observed>, AwsError> {
-    let found = match kind {
-        Kind::KmsKey => kms_key::read(aws, id).await?,
-        Kind::KmsAlias => kms_alias::read(aws, id).await?,
-        Kind::LogGroup => log_group::read(aws, id, hint).await?,
-        Kind::Table => table::read(aws, id, hint).await?,
-        Kind::Role => role::read(aws, id, hint).await?,
-        Kind::Function => function::read(aws, id).await?,
-    };
+    let found = registry::provider(kind)?.read(aws, id, hint).await?;
     Ok(found.map(|o| Observed {
-        props: normalize(kind, o.props),
+        props: Registry.normalize(kind, o.props),
         ..o
     }))
 }
 
 /// Looks for a resource that a killed run may have created without
-/// recording it, for kinds that cannot be found by name (the KMS key; the
-/// others are found by their name anyway).
+/// recording it (a KMS key has no name to find it by).
 pub async fn find_unrecorded(
     aws: &Aws,
     kind: Kind,
     desired: &Props,
 ) -> Result<Option<Observed>, AwsError> {
-    match kind {
-        Kind::KmsKey => {
-            match kms_key::find_by_tags(aws, &props::map_prop(desired, "tags")).await? {
-                Some(id) => read(aws, kind, &id, &Hint::default()).await,
-                None => Ok(None),
-            }
-        }
-        _ => Ok(None),
-    }
+    let found = registry::provider(kind)?
+        .find_unrecorded(aws, desired)
+        .await?;
+    Ok(found.map(|o| Observed {
+        props: Registry.normalize(kind, o.props),
+        ..o
+    }))
 }
 
 /// Carries out operations for the walker.
@@ -155,66 +118,15 @@ pub struct Providers {
 }
 
 impl Providers {
-    async fn create(
-        &self,
-        resource: &str,
-        kind: Kind,
-        desired: &Props,
-    ) -> Result<Observed, Failure> {
-        let aws = &self.aws;
-        match kind {
-            Kind::KmsKey => {
-                kms_key::create(aws, desired, self.pending_before.get(resource).copied()).await
-            }
-            Kind::KmsAlias => {
-                let name = props::str_prop(desired, "name").unwrap_or_default();
-                let arn = format!("arn:aws:kms:{}:{}:{}", aws.region, self.account, name);
-                Ok(kms_alias::create(aws, desired, arn).await?)
-            }
-            Kind::LogGroup => {
-                let name = props::str_prop(desired, "name").unwrap_or_default();
-                let arn = format!(
-                    "arn:aws:logs:{}:{}:log-group:{}",
-                    aws.region, self.account, name
-                );
-                log_group::create(aws, desired, &arn).await
-            }
-            Kind::Table => table::create(aws, desired).await,
-            Kind::Role => role::create(aws, desired).await,
-            Kind::Function => function::create(aws, desired, &self.code).await,
-        }
-    }
-
-    async fn update(
-        &self,
-        kind: Kind,
-        current: &Observed,
-        desired: &Props,
-    ) -> Result<Observed, Failure> {
-        let aws = &self.aws;
-        match kind {
-            Kind::KmsKey => kms_key::update(aws, current, desired).await,
-            Kind::KmsAlias => Ok(kms_alias::update(aws, current, desired).await?),
-            Kind::LogGroup => log_group::update(aws, current, desired).await,
-            Kind::Table => table::update(aws, current, desired).await,
-            Kind::Role => role::update(aws, current, desired).await,
-            Kind::Function => function::update(aws, current, desired, &self.code).await,
-        }
-    }
-
-    async fn delete(&self, kind: Kind, current: &Observed) -> Result<(), AwsError> {
-        let aws = &self.aws;
-        match kind {
-            Kind::KmsKey => kms_key::delete(aws, current, self.kms_deletion_window_days).await,
-            Kind::KmsAlias => kms_alias::delete(aws, &current.id).await,
-            Kind::LogGroup => log_group::delete(aws, &current.id).await,
-            Kind::Table => table::delete(aws, &current.id).await,
-            Kind::Role => role::delete(aws, current).await,
-            Kind::Function => function::delete(aws, &current.id).await,
-        }
-    }
-
     async fn run(&self, op: Operation) -> Result<Option<Observed>, Failure> {
+        let provider = registry::provider(op.kind)?;
+        let cx = Context {
+            aws: &self.aws,
+            account: &self.account,
+            code: &self.code,
+            kms_deletion_window_days: self.kms_deletion_window_days,
+            pending_since: self.pending_before.get(&op.resource).copied(),
+        };
         let current = || {
             op.current.clone().ok_or_else(|| {
                 AwsError::invalid(
@@ -224,22 +136,17 @@ impl Providers {
             })
         };
         match op.action {
-            Action::Create => self
-                .create(&op.resource, op.kind, &op.desired)
-                .await
-                .map(Some),
-            Action::Update => self
-                .update(op.kind, &current()?, &op.desired)
+            Action::Create => provider.create(&cx, &op.desired).await.map(Some),
+            Action::Update => provider
+                .update(&cx, &current()?, &op.desired)
                 .await
                 .map(Some),
             Action::Replace => {
-                self.delete(op.kind, &current()?).await?;
-                self.create(&op.resource, op.kind, &op.desired)
-                    .await
-                    .map(Some)
+                provider.delete(&cx, &current()?).await?;
+                provider.create(&cx, &op.desired).await.map(Some)
             }
             Action::Delete => {
-                self.delete(op.kind, &current()?).await?;
+                provider.delete(&cx, &current()?).await?;
                 Ok(None)
             }
             Action::Noop => Ok(op.current.clone()),

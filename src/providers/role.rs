@@ -5,11 +5,14 @@
 use super::errors::{aws_error, service_error, AwsError};
 use super::policy;
 use super::props::{str_prop, tags_value, TagChanges};
+use super::registry::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
 use super::{Aws, Failure, Hint};
+use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
 use aws_sdk_iam::types::Tag;
 use futures_util::future::join_all;
+use futures_util::future::BoxFuture;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -349,5 +352,65 @@ async fn detach_all_and_delete(aws: &Aws, name: &str, props: &Props) -> Result<(
         Ok(_) => Ok(()),
         Err(e) if service_error(&e).is_some_and(|s| s.is_no_such_entity_exception()) => Ok(()),
         Err(e) => Err(aws_error("DeleteRole")(e)),
+    }
+}
+
+/// The provider of `aws:iam/role`.
+pub struct Role;
+
+pub const KIND: Kind = Kind::new("aws:iam/role");
+
+impl Provider for Role {
+    fn kind(&self) -> Kind {
+        KIND
+    }
+
+    fn replace_keys(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+
+    fn normalize(&self, props: &mut Props) {
+        let canon = |v: &mut Value| *v = super::policy::canonical(v);
+        props.get_mut("assume_role_policy").map(canon);
+        if let Some(Value::Object(m)) = props.get_mut("inline_policies") {
+            m.values_mut().for_each(canon);
+        }
+        if let Some(Value::Array(a)) = props.get_mut("managed_policy_arns") {
+            a.sort_by_key(|v| v.to_string());
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        hint: &'a Hint,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(read(aws, id, hint))
+    }
+
+    fn create<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(create(cx.aws, desired))
+    }
+
+    fn update<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(update(cx.aws, current, desired))
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(delete(cx.aws, current))
     }
 }

@@ -2,14 +2,17 @@
 
 use super::errors::{aws_error, service_error, AwsError};
 use super::props::{bool_prop, changed, str_prop, tags_value, TagChanges};
+use super::registry::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
 use super::{Aws, Failure, Hint};
+use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
     PointInTimeRecoveryStatus, ScalarAttributeType, SseSpecification, SseStatus, SseType, Tag,
 };
+use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -378,4 +381,57 @@ pub async fn delete(aws: &Aws, name: &str) -> Result<(), AwsError> {
                 format!("table {name} was not deleted: {e}"),
             )
         })
+}
+
+/// The provider of `aws:dynamodb/table`.
+pub struct Table;
+
+pub const KIND: Kind = Kind::new("aws:dynamodb/table");
+
+impl Provider for Table {
+    fn kind(&self) -> Kind {
+        KIND
+    }
+
+    fn replace_keys(&self) -> &'static [&'static str] {
+        &["name", "partition_key", "sort_key"]
+    }
+
+    fn loses(&self) -> Option<&'static str> {
+        Some("every item it holds")
+    }
+
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        hint: &'a Hint,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(read(aws, id, hint))
+    }
+
+    fn create<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(create(cx.aws, desired))
+    }
+
+    fn update<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(update(cx.aws, current, desired))
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(delete(cx.aws, &current.id))
+    }
 }
