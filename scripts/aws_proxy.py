@@ -108,6 +108,7 @@ SCOPE_SERVICES = {
     "kms": "KMS",
     "logs": "Logs",
     "dynamodb": "DynamoDB",
+    "monitoring": "CloudWatch",
 }
 
 # Lambda REST API: (method, path regex) -> operation. First match wins.

@@ -91,12 +91,19 @@ pub struct Tuning {
     /// An extra tag on every resource, KEY=VALUE (repeatable).
     #[arg(long = "tag", value_name = "KEY=VALUE")]
     pub tags: Vec<String>,
+    /// Add the four CloudWatch alarms the seed's README recommends (error
+    /// rate, duration, throttles, DynamoDB system errors).
+    #[arg(long)]
+    pub alarms: bool,
+    /// SNS topic the alarms notify when they fire and when they recover.
+    #[arg(long, value_name = "ARN")]
+    pub alarm_topic_arn: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct Replace {
     /// Replace this resource (kms_key, kms_alias, log_group, table, role,
-    /// function) even if nothing changed, as Terraform's -replace; also the
+    /// function, or an alarm_*) even if nothing changed, as Terraform's -replace; also the
     /// only way apply replaces or deletes the table or the key outside
     /// `destroy` (repeatable).
     #[arg(long = "replace", value_name = "RESOURCE")]

@@ -159,6 +159,8 @@ pub fn check_tuning(t: &crate::cli::Tuning) -> Result<Settings, TuningError> {
         log_retention_days: t.log_retention_days,
         log_level: t.log_level.clone(),
         extra_tags,
+        alarms: t.alarms,
+        alarm_topic_arn: t.alarm_topic_arn.clone(),
     })
 }
 
@@ -201,7 +203,39 @@ pub fn check_settings(s: Settings) -> Result<Settings, TuningError> {
             )));
         }
     }
+    if let Some(arn) = &s.alarm_topic_arn {
+        if !s.alarms {
+            return Err(TuningError(
+                "--alarm-topic-arn is only used with --alarms".into(),
+            ));
+        }
+        if !is_topic_arn(arn) {
+            return Err(TuningError(format!(
+                "--alarm-topic-arn {arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
+            )));
+        }
+    }
     Ok(s)
+}
+
+/// `arn:PARTITION:sns:REGION:ACCOUNT:NAME`, with a 12-digit account and a
+/// topic name of 1-256 letters, digits, `-` and `_` (`.fifo` allowed).
+fn is_topic_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [arn_, partition, service, region, account, name] = parts[..] else {
+        return false;
+    };
+    let name = name.strip_suffix(".fifo").unwrap_or(name);
+    arn_ == "arn"
+        && partition.starts_with("aws")
+        && service == "sns"
+        && !region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && (1..=256).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -217,6 +251,24 @@ mod tests {
         assert_eq!(d("2h"), Some(Duration::from_secs(7200)));
         for bad in ["", "5", "s", "5x", "-1s", "1.5s", "25h", "99999999999s"] {
             assert_eq!(d(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn alarm_topics_are_sns_topic_arns() {
+        assert!(is_topic_arn("arn:aws:sns:us-east-1:123456789012:alerts"));
+        assert!(is_topic_arn(
+            "arn:aws-cn:sns:cn-north-1:123456789012:a_b-c.fifo"
+        ));
+        for bad in [
+            "alerts",
+            "arn:aws:sqs:us-east-1:123456789012:alerts",
+            "arn:aws:sns:us-east-1:1234:alerts",
+            "arn:aws:sns:us-east-1:123456789012:",
+            "arn:aws:sns:us-east-1:123456789012:a/b",
+            "arn:aws:sns::123456789012:alerts",
+        ] {
+            assert!(!is_topic_arn(bad), "{bad}");
         }
     }
 }

@@ -69,6 +69,10 @@ impl Suffix {
             table: format!("transactions-{s}"),
             role: format!("webhook-processor-role-{s}"),
             role_policy: format!("webhook-processor-policy-{s}"),
+            alarm_error_rate: format!("webhook-processor-{s}-error-rate"),
+            alarm_duration: format!("webhook-processor-{s}-duration"),
+            alarm_throttles: format!("webhook-processor-{s}-throttles"),
+            alarm_table_errors: format!("transactions-{s}-system-errors"),
         }
     }
 }
@@ -88,18 +92,27 @@ pub struct Names {
     pub table: String,
     pub role: String,
     pub role_policy: String,
+    /// The opt-in CloudWatch alarms (SPEC §6).
+    pub alarm_error_rate: String,
+    pub alarm_duration: String,
+    pub alarm_throttles: String,
+    pub alarm_table_errors: String,
 }
 
 impl Names {
     /// Checks each name against its service's documented length limit.
     fn check(&self) -> Result<(), SuffixError> {
-        let limits: [(&String, &'static str, usize); 6] = [
+        let limits: [(&String, &'static str, usize); 10] = [
             (&self.function, "Lambda (function name)", 64),
             (&self.alias, "KMS (alias name)", 256),
             (&self.log_group, "CloudWatch Logs (log group name)", 512),
             (&self.table, "DynamoDB (table name)", 255),
             (&self.role, "IAM (role name)", 64),
             (&self.role_policy, "IAM (policy name)", 128),
+            (&self.alarm_error_rate, "CloudWatch (alarm name)", 255),
+            (&self.alarm_duration, "CloudWatch (alarm name)", 255),
+            (&self.alarm_throttles, "CloudWatch (alarm name)", 255),
+            (&self.alarm_table_errors, "CloudWatch (alarm name)", 255),
         ];
         for (name, service, max) in limits {
             if name.len() > max {
@@ -160,5 +173,7 @@ mod tests {
         assert_eq!(n.table, "transactions-dev");
         assert_eq!(n.role, "webhook-processor-role-dev");
         assert_eq!(n.role_policy, "webhook-processor-policy-dev");
+        assert_eq!(n.alarm_error_rate, "webhook-processor-dev-error-rate");
+        assert_eq!(n.alarm_table_errors, "transactions-dev-system-errors");
     }
 }

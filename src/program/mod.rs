@@ -5,6 +5,8 @@
 use crate::concat_expr;
 use crate::engine::expr::{lit, object, output, Expr};
 use crate::engine::model::Declared;
+mod alarms;
+
 use crate::names::{Names, Suffix};
 use crate::providers::{function, kms_alias, kms_key, log_group, role, table};
 use serde_json::{json, Value};
@@ -17,8 +19,20 @@ pub const TABLE: &str = "table";
 pub const ROLE: &str = "role";
 pub const FUNCTION: &str = "function";
 
-/// Every resource the program declares, by logical name.
-pub const RESOURCES: [&str; 6] = [KMS_KEY, KMS_ALIAS, LOG_GROUP, TABLE, ROLE, FUNCTION];
+/// Every resource the program may declare, by logical name (the alarms
+/// only with the `alarms` setting).
+pub const RESOURCES: [&str; 10] = [
+    KMS_KEY,
+    KMS_ALIAS,
+    LOG_GROUP,
+    TABLE,
+    ROLE,
+    FUNCTION,
+    alarms::ERROR_RATE,
+    alarms::DURATION,
+    alarms::THROTTLES,
+    alarms::TABLE_ERRORS,
+];
 
 /// The tunable values of the stack; [`Settings::default`] is SPEC §1.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -30,6 +44,12 @@ pub struct Settings {
     pub log_level: String,
     /// Tags added to the three the stack always sets.
     pub extra_tags: BTreeMap<String, String>,
+    /// The four CloudWatch alarms of SPEC §6 (off by default).
+    #[serde(default)]
+    pub alarms: bool,
+    /// Where the alarms send (AlarmActions and OKActions).
+    #[serde(default)]
+    pub alarm_topic_arn: Option<String>,
 }
 
 impl Default for Settings {
@@ -41,6 +61,8 @@ impl Default for Settings {
             log_retention_days: 30,
             log_level: "info".into(),
             extra_tags: BTreeMap::new(),
+            alarms: false,
+            alarm_topic_arn: None,
         }
     }
 }
@@ -61,7 +83,7 @@ impl StackContext {
         self.suffix.names()
     }
 
-    fn tags(&self) -> Expr {
+    pub(crate) fn tags(&self) -> Expr {
         let mut tags = json!({
             "Project": "webhook-processor",
             "Environment": self.suffix.as_str(),
@@ -86,17 +108,23 @@ impl StackContext {
 /// Declares the stack. The order here is only for reading; the engine orders
 /// work by the references.
 pub fn declare(ctx: &StackContext) -> Vec<Declared> {
-    vec![
+    let mut resources = vec![
         kms_key(ctx),
         kms_alias(ctx),
         log_group(ctx),
         table(ctx),
         role(ctx),
         function(ctx),
-    ]
+    ];
+    if ctx.settings.alarms {
+        resources.extend(alarms::declare(ctx));
+    }
+    resources
 }
 
-fn props<const N: usize>(entries: [(&'static str, Expr); N]) -> BTreeMap<&'static str, Expr> {
+pub(crate) fn props<const N: usize>(
+    entries: [(&'static str, Expr); N],
+) -> BTreeMap<&'static str, Expr> {
     entries.into_iter().collect()
 }
 
@@ -324,6 +352,10 @@ pub fn lookup_id(ctx: &StackContext, resource: &str) -> Option<String> {
         TABLE => n.table,
         ROLE => n.role,
         FUNCTION => n.function,
+        alarms::ERROR_RATE => n.alarm_error_rate,
+        alarms::DURATION => n.alarm_duration,
+        alarms::THROTTLES => n.alarm_throttles,
+        alarms::TABLE_ERRORS => n.alarm_table_errors,
         _ => return None,
     })
 }

@@ -118,6 +118,7 @@ pub struct Aws {
     pub lambda: aws_sdk_lambda::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sts: aws_sdk_sts::Client,
     pub calls: Arc<CallLog>,
 }
@@ -205,6 +206,7 @@ impl Aws {
             lambda: client!(aws_sdk_lambda),
             dynamodb: client!(aws_sdk_dynamodb),
             logs: client!(aws_sdk_cloudwatchlogs),
+            cloudwatch: client!(aws_sdk_cloudwatch),
             sts: client!(aws_sdk_sts),
             calls,
         }

@@ -2,6 +2,7 @@
 //! the registry; this file runs the walker's operations through them.
 
 pub mod account;
+pub mod alarm;
 pub mod aws;
 pub mod errors;
 pub mod function;

@@ -83,6 +83,7 @@ pub static PROVIDERS: &[&dyn Provider] = &[
     &super::table::Table,
     &super::role::Role,
     &super::function::Function,
+    &super::alarm::Alarm,
 ];
 
 /// The provider of `kind`, or an error naming the type this build lacks
