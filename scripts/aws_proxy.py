@@ -5,6 +5,8 @@ adds latency and injects faults. Python 3.11 standard library only.
     python3 scripts/aws_proxy.py --upstream http://127.0.0.1:MOTOPORT --port 0 \
         [--latency-ms 50] [--fault-rate 0.2 --seed 42 --faults throttle,500,503,drop,latency] \
         [--rule 'Lambda.CreateFunction:3:InvalidParameterValueException:The role ...'] \
+        [--rule 'S3.PutObject:1:412/PreconditionFailed:At least one of the pre-conditions ...'] \
+        [--rule 'Lambda.CreateFunction:1:HOLD:'] [--rate-limit IAM=20] \
         [--max-requests N] [--max-seconds S] [--stats-file F] [--log F]
 
 The first line on stdout is `listening on http://127.0.0.1:PORT`; point the
@@ -13,29 +15,62 @@ client at it (`AWS_ENDPOINT_URL=http://127.0.0.1:PORT`).
 Every request (method, path, query, headers, body) is forwarded to the
 upstream and its answer sent back. HTTP/1.1 with keep-alive, one thread per
 client connection; each forwarded request opens a fresh upstream connection.
+A HEAD answer keeps the upstream's Content-Length (the size a GET would
+return, e.g. S3 HeadObject's object size), though it has no body.
 
 Operations are named `Service.Operation`:
   * JSON protocols, from `X-Amz-Target`: `DynamoDB_20120810.X` -> DynamoDB.X,
     `TrentService.X` -> KMS.X, `Logs_20140328.X` -> Logs.X;
-  * query protocol (IAM, STS), from the form body's `Action=` and the service
-    in the SigV4 credential scope: IAM.CreateRole, STS.GetCallerIdentity;
-  * Lambda's REST API, from method and path (see LAMBDA_ROUTES).
+  * query protocol (IAM, STS, CloudWatch), from the form body's `Action=` and
+    the service in the SigV4 credential scope: IAM.CreateRole,
+    STS.GetCallerIdentity, CloudWatch.PutMetricAlarm (scope `monitoring`);
+  * Lambda's REST API, from method and path (see LAMBDA_ROUTES);
+  * S3 (REST-XML, path-style `/BUCKET/KEY`, scope `s3`), from the `x-id`
+    query parameter the Rust SDK adds (`?x-id=PutObject`) or else from method,
+    path and subresource (see s3_operation): S3.ListObjectsV2 (`list-type=2`),
+    S3.GetBucketVersioning (`GET ?versioning`), S3.DeleteObjects
+    (`POST ?delete`), S3.HeadObject, S3.CreateBucket (`PUT /BUCKET`),
+    S3.CopyObject (PUT with `x-amz-copy-source`)...
+
+Error answers take the service's shape: query XML `<ErrorResponse>` (IAM,
+STS, CloudWatch), JSON `__type` (JSON services), `x-amzn-ErrorType` (Lambda),
+and for S3 `<Error><Code>..</Code><Message>..</Message><RequestId>..</Error>`
+as application/xml (a HEAD answer has no body, so the client sees only the
+status, as with real S3).
 
 Per request, in this order:
   1. `--latency-ms` is slept (every request, faulted or not: a real round trip);
   2. a `--rule OP:N:CODE:MESSAGE` answers the first N requests of OP with
      HTTP 400 and that AWS error (e.g. IAM propagation errors, to exercise the
      client's eventual-consistency retries); rules draw nothing from the RNG.
+     CODE may carry a status, `STATUS/CODE`: `412/PreconditionFailed`,
+     `409/ConditionalRequestConflict` (S3 conditional writes).
      CODE `DROP_AFTER` instead forwards the request and then drops the
      connection: the call happened, its answer was lost (e.g. a CreateKey);
      CODE `ANSWER` answers HTTP 200 with MESSAGE as the JSON body, for a
      call the emulator lacks (e.g. Lambda.GetAccountSettings);
-  3. with probability `--fault-rate`, a fault drawn uniformly from `--faults`:
+     CODE `HOLD` (MESSAGE ignored) holds the request, not forwarded yet,
+     until the test calls `POST /__proxy/release`, then forwards it as usual
+     (no fault drawn). A test polls `GET /__proxy/stats` until `held` says
+     its request is waiting (e.g. to kill or race a client mid-call). Holding
+     blocks only that request's connection. A held request is released at
+     the latest when the proxy stops or after --max-seconds;
+  3. with `--rate-limit SERVICE=RATE` (repeatable, e.g. `IAM=20`, RATE in
+     calls per second, a float; SERVICE as in the operation names, case
+     ignored): a token bucket per service, holding at most max(RATE, 1)
+     tokens (a one-second burst) and refilled continuously at RATE. A request
+     that finds no token is answered with that service's `throttle` error
+     (below) without being forwarded and draws nothing from the RNG, like
+     AWS refusing a burst (IAM's ~20 calls/s). Requests answered by a rule
+     take no token;
+  4. with probability `--fault-rate`, a fault drawn uniformly from `--faults`:
        throttle  HTTP 400 ThrottlingException (JSON services), 400 Throttling
-                 (IAM/STS XML), 429 TooManyRequestsException (Lambda REST): all
-                 in the SDK's list of throttling codes;
+                 (IAM/STS/CloudWatch XML), 429 TooManyRequestsException (Lambda
+                 REST), 503 SlowDown (S3): all in the SDK's list of throttling
+                 codes;
        500, 503  that status with InternalFailure / ServiceUnavailable (Lambda:
-                 ServiceException); the SDK retries 500/502/503/504 as transient;
+                 ServiceException; S3: InternalError / ServiceUnavailable); the
+                 SDK retries 500/502/503/504 as transient;
        drop      the connection is closed without an answer. The request is NOT
                  forwarded (`--drop-mode before`, the default): a client that
                  retries a non-idempotent call (CreateKey makes a new key every
@@ -43,7 +78,7 @@ Per request, in this order:
                  avoid. `--drop-mode after` forwards first, then drops, to test
                  exactly that;
        latency   an extra random 0.5-2 s before forwarding (answer is normal);
-  4. otherwise the request is forwarded.
+  5. otherwise the request is forwarded.
 
 Faults are drawn independently per request from one `random.Random(seed)`:
 the sequence of decisions is repeatable, though which request gets which
@@ -63,15 +98,25 @@ Bounded: stops by itself after `--max-requests` (default 100000) requests or
 on exit, on SIGTERM and on SIGINT.
 
 `--cache-reads` (benchmarks only): a successful answer to a read
-(Get*/List*/Describe*) is kept and returned, after the same latency, to an
-identical later request (same method, path, target and body); any other
-request empties the cache. It takes the emulator's own speed (one Python
+(Get*/List*/Describe*/Head*) is kept and returned, after the same latency,
+to an identical later request (same method, path, target, body and
+conditional headers: If-Match, If-None-Match, Range); any other request
+empties the cache. It takes the emulator's own speed (one Python
 process) out of read-only measurements such as `drift --all` over 50 stacks.
 
 Control endpoints (never forwarded, never faulted, not counted):
   GET  /__proxy/stats   the counts so far, as JSON
   POST /__proxy/reset   zero the counts (not the RNG, the rules or the cache)
   POST /__proxy/reset?cache=1   the same, and empty the read cache
+  POST /__proxy/release   release every request held by a HOLD rule so far
+                        and stop those rules holding more; answers
+                        {"released": N}. `?op=S3.PutObject` releases only
+                        that operation's HOLD rules.
+
+Besides the counts (requests, forwarded, faults, rules_fired...), the stats
+carry `held` (requests held right now; not zeroed by reset), `held_total`
+(requests ever held), `rate_limited` ({service: answers refused by
+--rate-limit}) and `rate_limited_total`.
 """
 
 from __future__ import annotations
@@ -109,6 +154,7 @@ SCOPE_SERVICES = {
     "logs": "Logs",
     "dynamodb": "DynamoDB",
     "monitoring": "CloudWatch",
+    "s3": "S3",
 }
 
 # Lambda REST API: (method, path regex) -> operation. First match wins.
@@ -144,6 +190,36 @@ LAMBDA_ROUTES = [
 ]
 LAMBDA_ROUTES = [(m, re.compile(p), op) for m, p, op in LAMBDA_ROUTES]
 
+# S3 subresources (query parameters) -> the operation's noun; the verb comes
+# from the method (GET -> Get, PUT -> Put, DELETE -> Delete).
+S3_BUCKET_SUBRESOURCES = {
+    "versioning": "BucketVersioning",
+    "tagging": "BucketTagging",
+    "policy": "BucketPolicy",
+    "policyStatus": "BucketPolicyStatus",
+    "encryption": "BucketEncryption",
+    "lifecycle": "BucketLifecycleConfiguration",
+    "ownershipControls": "BucketOwnershipControls",
+    "acl": "BucketAcl",
+    "cors": "BucketCors",
+    "website": "BucketWebsite",
+    "logging": "BucketLogging",
+    "notification": "BucketNotificationConfiguration",
+    "replication": "BucketReplication",
+    "accelerate": "BucketAccelerateConfiguration",
+    "requestPayment": "BucketRequestPayment",
+    "object-lock": "ObjectLockConfiguration",
+    "publicAccessBlock": "PublicAccessBlock",
+}
+S3_OBJECT_SUBRESOURCES = {
+    "tagging": "ObjectTagging",
+    "acl": "ObjectAcl",
+    "retention": "ObjectRetention",
+    "legal-hold": "ObjectLegalHold",
+    "attributes": "ObjectAttributes",
+}
+S3_VERBS = {"GET": "Get", "PUT": "Put", "DELETE": "Delete"}
+
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -162,8 +238,8 @@ FAULT_KINDS = ("throttle", "500", "503", "drop", "latency")
 
 
 def is_read_operation(op: str) -> bool:
-    """Get*, List*, Describe*: the rule webhook-stack counts reads by."""
-    return op.startswith(("Get", "List", "Describe"))
+    """Get*, List*, Describe*, Head*: the rule webhook-stack counts reads by."""
+    return op.startswith(("Get", "List", "Describe", "Head"))
 
 
 def credential_scope_service(headers) -> str | None:
@@ -172,16 +248,71 @@ def credential_scope_service(headers) -> str | None:
     return m.group(1) if m else None
 
 
+def s3_operation(method: str, path: str, headers) -> str:
+    """The S3 operation of a path-style request (`/BUCKET/KEY?QUERY`): the
+    `x-id` query parameter when there is one, else method, path and
+    subresource."""
+    url = urllib.parse.urlsplit(path)
+    query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+    if query.get("x-id"):
+        return query["x-id"][0]
+    bucket, _, key = url.path.lstrip("/").partition("/")
+    if not bucket:
+        return "ListBuckets" if method == "GET" else f"{method} /"
+    if key:
+        return _s3_object_operation(method, query, headers)
+    return _s3_bucket_operation(method, query)
+
+
+def _s3_object_operation(method: str, query: dict, headers) -> str:
+    copy = "x-amz-copy-source" in headers
+    if "uploadId" in query:
+        return {"PUT": "UploadPartCopy" if copy else "UploadPart",
+                "POST": "CompleteMultipartUpload", "DELETE": "AbortMultipartUpload",
+                "GET": "ListParts"}.get(method, f"{method} object")
+    if "uploads" in query and method == "POST":
+        return "CreateMultipartUpload"
+    if "restore" in query and method == "POST":
+        return "RestoreObject"
+    for sub, noun in S3_OBJECT_SUBRESOURCES.items():
+        if sub in query and method in S3_VERBS:
+            return S3_VERBS[method] + noun
+    if method == "PUT":
+        return "CopyObject" if copy else "PutObject"
+    return {"GET": "GetObject", "HEAD": "HeadObject",
+            "DELETE": "DeleteObject"}.get(method, f"{method} object")
+
+
+def _s3_bucket_operation(method: str, query: dict) -> str:
+    if method == "GET":
+        if query.get("list-type") == ["2"]:
+            return "ListObjectsV2"
+        for sub, op in (("versions", "ListObjectVersions"), ("uploads", "ListMultipartUploads"),
+                        ("location", "GetBucketLocation")):
+            if sub in query:
+                return op
+    if method == "POST" and "delete" in query:
+        return "DeleteObjects"
+    for sub, noun in S3_BUCKET_SUBRESOURCES.items():
+        if sub in query and method in S3_VERBS:
+            return S3_VERBS[method] + noun
+    return {"GET": "ListObjects", "HEAD": "HeadBucket", "PUT": "CreateBucket",
+            "DELETE": "DeleteBucket"}.get(method, f"{method} bucket")
+
+
 def classify(method: str, path: str, headers, body: bytes) -> tuple[str, str, str]:
     """Returns (service, operation, protocol) with protocol one of
-    'json', 'query', 'rest-json', 'other'."""
+    'json', 'query', 'rest-json', 'rest-xml' (S3), 'other'."""
     target = headers.get("X-Amz-Target")
     if target:
         prefix, _, op = target.partition(".")
         base = re.split(r"[_.]", prefix)[0]
         return TARGET_SERVICES.get(base, base), op, "json"
     scope = credential_scope_service(headers)
-    url_path = urllib.parse.urlsplit(path).path
+    url = urllib.parse.urlsplit(path)
+    url_path = url.path
+    if scope == "s3" or (scope is None and "x-id" in urllib.parse.parse_qs(url.query)):
+        return "S3", s3_operation(method, path, headers), "rest-xml"
     if scope == "lambda" or (scope is None and re.match(r"^/\d{4}-\d{2}-\d{2}/", url_path)):
         for m, rx, op in LAMBDA_ROUTES:
             if m == method and rx.match(url_path):
@@ -205,6 +336,12 @@ def error_response(service: str, protocol: str, status: int, code: str, message:
                    request_headers) -> tuple[int, list[tuple[str, str]], bytes]:
     """An AWS-shaped error for the service's protocol."""
     rid = "proxy-%016x" % random.getrandbits(64)
+    if protocol == "rest-xml":
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+            f"<Message>{_xml_escape(message)}</Message><RequestId>{rid}</RequestId></Error>"
+        ).encode()
+        return status, [("Content-Type", "application/xml"), ("x-amz-request-id", rid)], body
     if protocol == "query":
         kind = "Sender" if status < 500 else "Receiver"
         body = (
@@ -237,12 +374,16 @@ def _xml_escape(s: str) -> str:
 def fault_error(kind: str, service: str, protocol: str):
     """(status, code, message) of an injected error fault."""
     if kind == "throttle":
+        if protocol == "rest-xml":  # S3 throttles with 503 SlowDown
+            return 503, "SlowDown", "Please reduce your request rate."
         if protocol == "rest-json":  # Lambda throttles with 429
             return 429, "TooManyRequestsException", "Rate exceeded"
         if protocol == "query":
             return 400, "Throttling", "Rate exceeded"
         return 400, "ThrottlingException", "Rate exceeded"
     if kind == "500":
+        if protocol == "rest-xml":
+            return 500, "InternalError", "Internal failure (injected)"
         if protocol == "rest-json":
             return 500, "ServiceException", "Internal failure (injected)"
         return 500, "InternalFailure", "Internal failure (injected)"
@@ -254,6 +395,9 @@ def fault_error(kind: str, service: str, protocol: str):
 
 
 class Rule:
+    """`OP:N:CODE:MESSAGE`, CODE being `[STATUS/]CODE` (status 400 by
+    default), DROP_AFTER, ANSWER or HOLD."""
+
     def __init__(self, spec: str):
         parts = spec.split(":", 3)
         if len(parts) != 4:
@@ -261,8 +405,60 @@ class Rule:
                 f"--rule {spec!r}: expected OP:N:CODE:MESSAGE, e.g. "
                 "Lambda.CreateFunction:3:InvalidParameterValueException:The role ...")
         self.op, n, self.code, self.message = parts
+        self.spec_code = self.code
+        self.status = 400
+        m = re.fullmatch(r"(\d{3})/(.+)", self.code)
+        if m:
+            self.status, self.code = int(m.group(1)), m.group(2)
+            if not 400 <= self.status <= 599:
+                raise argparse.ArgumentTypeError(
+                    f"--rule {spec!r}: the status must be an error, 400..599")
         self.remaining = int(n)
         self.fired = 0
+        # HOLD rules: set by POST /__proxy/release; `held` counts the requests
+        # waiting for it (both under Proxy.holds).
+        self.released = False
+        self.held = 0
+
+
+def parse_rate_limit(spec: str) -> tuple[str, float]:
+    """`SERVICE=CALLS_PER_SECOND` -> (service, rate)."""
+    service, _, rate = spec.partition("=")
+    try:
+        value = float(rate)
+    except ValueError:
+        value = 0.0
+    if not service or not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"--rate-limit {spec!r}: expected SERVICE=CALLS_PER_SECOND, e.g. IAM=20")
+    return service, value
+
+
+class RateLimiter:
+    """One token bucket per service (names compared without case): at most
+    max(rate, 1) tokens, refilled continuously at `rate` per second, full at
+    the start. Thread-safe."""
+
+    def __init__(self, rates: dict[str, float]):
+        self.rates = {s.lower(): r for s, r in rates.items()}
+        self.lock = threading.Lock()
+        now = time.monotonic()
+        self.buckets = {s: (max(r, 1.0), now) for s, r in self.rates.items()}
+
+    def take(self, service: str) -> bool:
+        """False if the service is limited and has no token left; else takes
+        one (when limited) and returns True."""
+        key = service.lower()
+        rate = self.rates.get(key)
+        if rate is None:
+            return True
+        with self.lock:
+            tokens, last = self.buckets[key]
+            now = time.monotonic()
+            tokens = min(max(rate, 1.0), tokens + (now - last) * rate)
+            ok = tokens >= 1.0
+            self.buckets[key] = (tokens - 1.0 if ok else tokens, now)
+            return ok
 
 
 class Stats:
@@ -281,6 +477,8 @@ class Stats:
         self.upstream_status = Counter()
         self.upstream_errors = 0
         self.cache_hits = 0
+        self.held_total = 0
+        self.rate_limited = Counter()
 
     def as_dict(self, rules, config) -> dict:
         return {
@@ -297,6 +495,9 @@ class Stats:
             "upstream_status": {str(k): v for k, v in sorted(self.upstream_status.items())},
             "upstream_errors": self.upstream_errors,
             "cache_hits": self.cache_hits,
+            "held_total": self.held_total,
+            "rate_limited": dict(sorted(self.rate_limited.items())),
+            "rate_limited_total": sum(self.rate_limited.values()),
         }
 
 
@@ -316,6 +517,10 @@ class Proxy:
         if args.fault_rate > 0 and not self.faults:
             sys.exit("aws_proxy: --fault-rate needs at least one kind in --faults")
         self.rules = args.rule
+        self.limiter = RateLimiter(dict(args.rate_limit))
+        # Requests held by HOLD rules wait on this; `held` counts them.
+        self.holds = threading.Condition()
+        self.held = 0
         self.stats = Stats()
         self.stop = threading.Event()
         # Requests forwarded to the upstream whose answer has not come back:
@@ -337,12 +542,16 @@ class Proxy:
             "seed": a.seed,
             "faults": self.faults,
             "drop_mode": a.drop_mode,
-            "rules": [f"{r.op}:{r.fired + r.remaining}:{r.code}" for r in self.rules],
+            "rules": [f"{r.op}:{r.fired + r.remaining}:{r.spec_code}" for r in self.rules],
+            "rate_limits": dict(a.rate_limit),
         }
 
     def snapshot(self) -> dict:
         with self.stats.lock:
-            return self.stats.as_dict(self.rules, self.config())
+            d = self.stats.as_dict(self.rules, self.config())
+        with self.holds:
+            d["held"] = self.held
+        return d
 
     def write_stats(self):
         if not self.args.stats_file:
@@ -358,8 +567,9 @@ class Proxy:
             with self.log_lock:
                 self.log_file.write(json.dumps(fields) + "\n")
 
-    def decide(self, op_name: str):
-        """('rule', rule) | ('fault', kind) | ('forward', None)."""
+    def decide(self, service: str, op_name: str):
+        """('rule', rule) | ('rate_limit', None) | ('fault', (kind, extra))
+        | ('forward', None)."""
         with self.stats.lock:
             for r in self.rules:
                 if r.op == op_name and r.remaining > 0:
@@ -367,6 +577,10 @@ class Proxy:
                     r.fired += 1
                     self.stats.rules_fired[r.op] += 1
                     return "rule", r
+        if not self.limiter.take(service):
+            with self.stats.lock:
+                self.stats.rate_limited[service] += 1
+            return "rate_limit", None
         if self.args.fault_rate > 0:
             with self.rng_lock:
                 hit = self.rng.random() < self.args.fault_rate
@@ -375,6 +589,39 @@ class Proxy:
             if kind:
                 return "fault", (kind, extra)
         return "forward", None
+
+    def hold(self, rule: Rule):
+        """Blocks until `rule` is released, the proxy stops (see wake_held)
+        or --max-seconds have passed."""
+        with self.stats.lock:
+            self.stats.held_total += 1
+        with self.holds:
+            self.held += 1
+            rule.held += 1
+            try:
+                self.holds.wait_for(lambda: rule.released or self.stop.is_set(),
+                                    self.args.max_seconds)
+            finally:
+                self.held -= 1
+                rule.held -= 1
+
+    def release(self, op: str | None = None) -> int:
+        """Releases the requests held by HOLD rules (of `op`, or all) and
+        stops those rules holding more. Returns how many were released."""
+        with self.stats.lock, self.holds:
+            released = 0
+            for r in self.rules:
+                if r.code == "HOLD" and op in (None, r.op):
+                    r.remaining = 0
+                    r.released = True
+                    released += r.held
+            self.holds.notify_all()
+        return released
+
+    def wake_held(self):
+        """Lets held requests see that the proxy stops."""
+        with self.holds:
+            self.holds.notify_all()
 
     def begin(self):
         with self.idle:
@@ -402,7 +649,11 @@ class Proxy:
             conn.request(method, path, body=body, headers=out_headers)
             resp = conn.getresponse()
             data = resp.read()
-            resp_headers = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
+            # A HEAD answer keeps the upstream's Content-Length: the size of
+            # what a GET would return (e.g. S3 HeadObject's object size).
+            keep = {"content-length"} if method == "HEAD" else set()
+            resp_headers = [(k, v) for k, v in resp.getheaders()
+                            if k.lower() not in HOP_BY_HOP or k.lower() in keep]
             return resp.status, resp_headers, data
         finally:
             conn.close()
@@ -439,7 +690,8 @@ def make_handler(proxy: Proxy):
             self.send_response(status)
             for k, v in headers:
                 self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
+            if not (self.command == "HEAD" and any(k.lower() == "content-length" for k, _ in headers)):
+                self.send_header("Content-Length", str(len(body)))
             if proxy.stop.is_set():
                 self.send_header("Connection", "close")
                 self.close_connection = True
@@ -459,6 +711,12 @@ def make_handler(proxy: Proxy):
                     with proxy.cache_lock:
                         proxy.cache.clear()
                 self.send(200, [("Content-Type", "application/json")], b"{}")
+                return True
+            if path == "/__proxy/release":
+                op = (urllib.parse.parse_qs(query).get("op") or [None])[0]
+                n = proxy.release(op)
+                self.send(200, [("Content-Type", "application/json")],
+                          json.dumps({"released": n}).encode())
                 return True
             return False
 
@@ -497,88 +755,102 @@ def make_handler(proxy: Proxy):
         def handle_counted(self, t0, body, service, op, protocol, name):
             if proxy.args.latency_ms:
                 time.sleep(proxy.args.latency_ms / 1000.0)
-            what, detail = proxy.decide(name)
+            what, detail = proxy.decide(service, name)
             outcome = "forwarded"
             drop_after = proxy.args.drop_mode == "after"
             if what == "rule" and detail.code == "DROP_AFTER":
                 what, detail, drop_after = "fault", ("drop", 0.0), True
+            if what == "rule" and detail.code == "HOLD":
+                proxy.hold(detail)
+                what, outcome = "forward", "rule:HOLD"
             if what == "rule" and detail.code == "ANSWER":
                 self.send(200, [("Content-Type", "application/json")], detail.message.encode())
                 outcome = "rule:ANSWER"
             elif what == "rule":
-                status, headers, data = error_response(
-                    service, protocol, 400, detail.code, detail.message, self.headers)
+                self.send(*error_response(
+                    service, protocol, detail.status, detail.code, detail.message, self.headers))
                 outcome = f"rule:{detail.code}"
-                self.send(status, headers, data)
+            elif what == "rate_limit":
+                status, code, message = fault_error("throttle", service, protocol)
+                self.send(*error_response(service, protocol, status, code, message, self.headers))
+                outcome = "rate_limited"
             elif what == "fault" and detail[0] == "drop":
-                kind = detail[0]
-                with proxy.stats.lock:
-                    proxy.stats.faults[kind] += 1
-                    proxy.stats.per_operation_faults[name][kind] += 1
-                if drop_after:
-                    try:
-                        proxy.forward(self.command, self.path, self.headers, body)
-                        with proxy.stats.lock:
-                            proxy.stats.forwarded += 1
-                    except OSError:
-                        pass
+                self.count_fault(name, "drop")
+                self.drop(body, drop_after)
                 outcome = "fault:drop"
-                self.close_connection = True
-                try:
-                    # Reset on close, like a connection that died.
-                    self.connection.setsockopt(
-                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                except OSError:
-                    pass
             elif what == "fault" and detail[0] != "latency":
                 kind = detail[0]
-                with proxy.stats.lock:
-                    proxy.stats.faults[kind] += 1
-                    proxy.stats.per_operation_faults[name][kind] += 1
+                self.count_fault(name, kind)
                 status, code, message = fault_error(kind, service, protocol)
-                status, headers, data = error_response(
-                    service, protocol, status, code, message, self.headers)
+                self.send(*error_response(service, protocol, status, code, message, self.headers))
                 outcome = f"fault:{kind}"
-                self.send(status, headers, data)
             else:
                 if what == "fault":  # latency
-                    with proxy.stats.lock:
-                        proxy.stats.faults["latency"] += 1
-                        proxy.stats.per_operation_faults[name]["latency"] += 1
+                    self.count_fault(name, "latency")
                     time.sleep(detail[1])
                     outcome = "fault:latency"
-                key = None
-                if proxy.args.cache_reads:
-                    if is_read_operation(op):
-                        key = (self.command, self.path, self.headers.get("X-Amz-Target"), body)
-                        with proxy.cache_lock:
-                            hit = proxy.cache.get(key)
-                        if hit:
-                            with proxy.stats.lock:
-                                proxy.stats.cache_hits += 1
-                            self.send(*hit)
-                            proxy.log(t=round(time.time(), 4), op=name, outcome="cache",
-                                      ms=round((time.monotonic() - t0) * 1000, 1))
-                            return
-                    else:
-                        with proxy.cache_lock:
-                            proxy.cache.clear()
-                try:
-                    status, headers, data = proxy.forward(self.command, self.path, self.headers, body)
-                    if key is not None and 200 <= status < 300:
-                        with proxy.cache_lock:
-                            proxy.cache[key] = (status, headers, data)
-                except OSError as e:
-                    with proxy.stats.lock:
-                        proxy.stats.upstream_errors += 1
-                    status, headers, data = error_response(
-                        service, protocol, 502, "BadGateway", f"upstream: {e}", self.headers)
-                with proxy.stats.lock:
-                    proxy.stats.forwarded += 1
-                    proxy.stats.upstream_status[status] += 1
-                self.send(status, headers, data)
+                if not self.forward_and_answer(body, service, op, protocol):
+                    outcome = "cache"
             proxy.log(t=round(time.time(), 4), op=name, outcome=outcome,
                       ms=round((time.monotonic() - t0) * 1000, 1))
+
+        def count_fault(self, name, kind):
+            with proxy.stats.lock:
+                proxy.stats.faults[kind] += 1
+                proxy.stats.per_operation_faults[name][kind] += 1
+
+        def drop(self, body, drop_after):
+            """Closes the connection without an answer (after forwarding the
+            request if `drop_after`)."""
+            if drop_after:
+                try:
+                    proxy.forward(self.command, self.path, self.headers, body)
+                    with proxy.stats.lock:
+                        proxy.stats.forwarded += 1
+                except OSError:
+                    pass
+            self.close_connection = True
+            try:
+                # Reset on close, like a connection that died.
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+
+        def forward_and_answer(self, body, service, op, protocol) -> bool:
+            """Forwards the request and sends the upstream's answer; False if
+            the answer came from the read cache instead."""
+            key = None
+            if proxy.args.cache_reads:
+                if is_read_operation(op):
+                    key = (self.command, self.path, self.headers.get("X-Amz-Target"), body,
+                           self.headers.get("If-Match"), self.headers.get("If-None-Match"),
+                           self.headers.get("Range"))
+                    with proxy.cache_lock:
+                        hit = proxy.cache.get(key)
+                    if hit:
+                        with proxy.stats.lock:
+                            proxy.stats.cache_hits += 1
+                        self.send(*hit)
+                        return False
+                else:
+                    with proxy.cache_lock:
+                        proxy.cache.clear()
+            try:
+                status, headers, data = proxy.forward(self.command, self.path, self.headers, body)
+                if key is not None and 200 <= status < 300:
+                    with proxy.cache_lock:
+                        proxy.cache[key] = (status, headers, data)
+            except OSError as e:
+                with proxy.stats.lock:
+                    proxy.stats.upstream_errors += 1
+                status, headers, data = error_response(
+                    service, protocol, 502, "BadGateway", f"upstream: {e}", self.headers)
+            with proxy.stats.lock:
+                proxy.stats.forwarded += 1
+                proxy.stats.upstream_status[status] += 1
+            self.send(status, headers, data)
+            return True
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
 
@@ -603,12 +875,17 @@ def parse_args(argv=None):
     p.add_argument("--drop-mode", choices=["before", "after"], default="before",
                    help="drop without forwarding (default) or after forwarding")
     p.add_argument("--rule", action="append", type=Rule, default=[],
-                   help="OP:N:CODE:MESSAGE, repeatable")
+                   help="OP:N:CODE:MESSAGE, repeatable; CODE is [STATUS/]CODE, "
+                        "DROP_AFTER, ANSWER or HOLD")
+    p.add_argument("--rate-limit", action="append", type=parse_rate_limit, default=[],
+                   metavar="SERVICE=RATE",
+                   help="answer a service's calls beyond RATE per second (token bucket, "
+                        "1 s burst) with its throttling error, e.g. IAM=20; repeatable")
     p.add_argument("--max-requests", type=int, default=100000)
     p.add_argument("--max-seconds", type=float, default=3600.0)
     p.add_argument("--upstream-timeout", type=float, default=60.0)
     p.add_argument("--cache-reads", action="store_true",
-                   help="answer repeated identical reads (Get*/List*/Describe*) from a cache "
+                   help="answer repeated identical reads (Get*/List*/Describe*/Head*) from a cache "
                         "that any other request empties (to take the emulator's speed out of a "
                         "read-only measurement)")
     p.add_argument("--stats-file")
@@ -644,6 +921,8 @@ def main(argv=None):
             if proxy.stats.requests >= args.max_requests:
                 reason = "max-requests"
     proxy.stop.set()
+    # Held requests go on (forwarded) rather than hang.
+    proxy.wake_held()
     # Requests already forwarded (e.g. the max-requests-th) run to their end
     # upstream before the proxy reports that it stopped: a test that kills
     # its client then sees everything the upstream will ever do.
