@@ -33,9 +33,13 @@ pub struct Global {
     /// honours AWS_ENDPOINT_URL.
     #[arg(long, global = true)]
     pub endpoint_url: Option<String>,
-    /// Directory holding state files.
-    #[arg(long, global = true, default_value = "state")]
-    pub state_dir: PathBuf,
+    /// Where state lives: file://DIR (the default, file://state) or
+    /// s3://BUCKET/PREFIX, shared by a team.
+    #[arg(long, global = true, env = "WEBHOOK_STACK_BACKEND", value_name = "URL")]
+    pub backend: Option<String>,
+    /// Directory holding state files: shorthand for --backend file://DIR.
+    #[arg(long, global = true, conflicts_with = "backend", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// How long to wait for a lock held by another run (e.g. 30s, 5m, 1m30s)
     /// before giving up.
     #[arg(long, global = true, default_value = "0s", value_name = "DURATION")]
@@ -68,33 +72,36 @@ pub struct Code {
     pub handler_dir: Option<PathBuf>,
 }
 
-/// Stack settings that the seed's README names as tuning knobs. Defaults are
-/// SPEC §1's values; like Terraform variables, they must be given on every
-/// plan and apply that should keep them.
-#[derive(Debug, Args, Clone)]
+/// Stack settings (SPEC §5). A flag given to `plan` is used for that plan;
+/// given to `apply`, it is used and saved with the stack's state when the
+/// apply succeeds (like `pulumi up --config`). Without the flag, the saved
+/// value is used, else SPEC §1's default. `config set KEY VALUE` saves one.
+#[derive(Debug, Args, Clone, Default)]
 pub struct Tuning {
-    /// Lambda memory in MB (128-10240).
-    #[arg(long, default_value_t = 1024)]
-    pub memory_size: i32,
-    /// Lambda timeout in seconds (1-900).
-    #[arg(long, default_value_t = 30)]
-    pub timeout: i32,
-    /// Reserved concurrent executions of the function (0-1000).
-    #[arg(long, default_value_t = 100)]
-    pub reserved_concurrency: i32,
-    /// Log retention in days (one of CloudWatch Logs' allowed values).
-    #[arg(long, default_value_t = 30)]
-    pub log_retention_days: i32,
-    /// LOG_LEVEL of the handler (trace, debug, info, warn, error).
-    #[arg(long, default_value = "info")]
-    pub log_level: String,
+    /// Lambda memory in MB (128-10240; default 1024).
+    #[arg(long)]
+    pub memory_size: Option<i32>,
+    /// Lambda timeout in seconds (1-900; default 30).
+    #[arg(long)]
+    pub timeout: Option<i32>,
+    /// Reserved concurrent executions of the function (0-1000; default 100).
+    #[arg(long)]
+    pub reserved_concurrency: Option<i32>,
+    /// Log retention in days (one of CloudWatch Logs' allowed values;
+    /// default 30).
+    #[arg(long)]
+    pub log_retention_days: Option<i32>,
+    /// LOG_LEVEL of the handler (trace, debug, info, warn, error; default info).
+    #[arg(long)]
+    pub log_level: Option<String>,
     /// An extra tag on every resource, KEY=VALUE (repeatable).
     #[arg(long = "tag", value_name = "KEY=VALUE")]
     pub tags: Vec<String>,
     /// Add the four CloudWatch alarms the seed's README recommends (error
-    /// rate, duration, throttles, DynamoDB system errors).
-    #[arg(long)]
-    pub alarms: bool,
+    /// rate, duration, throttles, DynamoDB system errors); `--alarms=false`
+    /// removes them.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub alarms: Option<bool>,
     /// SNS topic the alarms notify when they fire and when they recover.
     #[arg(long, value_name = "ARN")]
     pub alarm_topic_arn: Option<String>,
@@ -189,8 +196,19 @@ pub enum Command {
     /// Record resources that already exist under the stack's names (e.g.
     /// created by the CloudFormation stack) in state, without changing them.
     Import,
-    /// Remove a lock left behind by a run that died.
-    ForceUnlock,
+    /// Remove a lock left behind by a run that died (for an S3 backend, the
+    /// lock id that the refused run printed).
+    ForceUnlock { lock_id: Option<String> },
+    /// Show or change the stack's settings, saved with its state (SPEC §5).
+    Config {
+        #[command(subcommand)]
+        action: Option<ConfigAction>,
+    },
+    /// Inspect the state, or move it to another backend.
+    State {
+        #[command(subcommand)]
+        action: StateAction,
+    },
     /// Print a shell completion script, e.g.
     /// `webhook-stack completions bash > /etc/bash_completion.d/webhook-stack`.
     Completions {
@@ -216,5 +234,32 @@ pub enum Command {
         /// that holds the working directory).
         #[arg(long, env = "WEBHOOK_STACK_HANDLER_DIR", value_name = "DIR")]
         handler_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Save a setting (memory_size, timeout, reserved_concurrency,
+    /// log_retention_days, log_level, alarms, alarm_topic_arn, tags.KEY).
+    Set { key: String, value: String },
+    /// Print a setting's value (saved, else the default).
+    Get { key: String },
+    /// Remove a saved setting: its default applies again.
+    Unset { key: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// The resources in state: type, physical id, the serial that last
+    /// wrote them.
+    List,
+    /// One resource's recorded properties and outputs.
+    Show { resource: String },
+    /// Copy the stack's state to another backend, keeping its lineage and
+    /// serial; the old copy is left where it was.
+    Migrate {
+        /// The backend to copy to: file://DIR or s3://BUCKET/PREFIX.
+        #[arg(long, value_name = "URL")]
+        to: String,
     },
 }

@@ -5,8 +5,7 @@ use crate::cli::Global;
 use crate::names::{Suffix, SuffixError};
 use crate::program::Settings;
 use crate::providers::Connection;
-use crate::state::StateFile;
-use std::collections::BTreeMap;
+use crate::state::{Backend, StateError};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +22,8 @@ pub enum ConfigError {
     Replace { name: String },
     #[error("--lock-timeout {0:?} is not a duration such as 0s, 30s, 5m or 1m30s")]
     LockTimeout(String),
+    #[error(transparent)]
+    Backend(#[from] StateError),
 }
 
 pub const MAX_PARALLELISM: usize = 64;
@@ -31,7 +32,8 @@ pub const MAX_PARALLELISM: usize = 64;
 pub struct Config {
     pub suffix: Suffix,
     pub connection: Connection,
-    pub state: StateFile,
+    /// Where state lives.
+    pub backend: Backend,
     pub json: bool,
     pub verbose: bool,
     /// How long to wait for another run's lock.
@@ -49,7 +51,11 @@ impl Config {
             }
         }
         Ok(Config {
-            state: StateFile::new(&g.state_dir, suffix.as_str()),
+            backend: match (&g.backend, &g.state_dir) {
+                (Some(url), _) => Backend::parse(url)?,
+                (None, Some(dir)) => Backend::File(dir.clone()),
+                (None, None) => Backend::File("state".into()),
+            },
             suffix,
             connection: Connection {
                 region: g.region.clone(),
@@ -140,29 +146,7 @@ const RETENTION_DAYS: [i32; 22] = [
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct TuningError(String);
-
-/// Checks the tuning options against AWS's documented limits (the emulator
-/// accepts anything, so they are checked here, before any call).
-pub fn check_tuning(t: &crate::cli::Tuning) -> Result<Settings, TuningError> {
-    let mut extra_tags = BTreeMap::new();
-    for tag in &t.tags {
-        let Some((k, v)) = tag.split_once('=') else {
-            return Err(TuningError(format!("--tag {tag:?} is not KEY=VALUE")));
-        };
-        extra_tags.insert(k.to_owned(), v.to_owned());
-    }
-    check_settings(Settings {
-        memory_size: t.memory_size,
-        timeout: t.timeout,
-        reserved_concurrency: t.reserved_concurrency,
-        log_retention_days: t.log_retention_days,
-        log_level: t.log_level.clone(),
-        extra_tags,
-        alarms: t.alarms,
-        alarm_topic_arn: t.alarm_topic_arn.clone(),
-    })
-}
+pub struct TuningError(pub String);
 
 /// Checks settings wherever they come from: options, or a saved plan (a
 /// hand-edited plan file gets the same checks as the flags).
@@ -204,11 +188,6 @@ pub fn check_settings(s: Settings) -> Result<Settings, TuningError> {
         }
     }
     if let Some(arn) = &s.alarm_topic_arn {
-        if !s.alarms {
-            return Err(TuningError(
-                "--alarm-topic-arn is only used with --alarms".into(),
-            ));
-        }
         if !is_topic_arn(arn) {
             return Err(TuningError(format!(
                 "--alarm-topic-arn {arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"

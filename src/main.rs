@@ -9,6 +9,7 @@ mod package;
 mod program;
 mod providers;
 mod render;
+mod settings;
 mod stack;
 mod state;
 

@@ -207,9 +207,35 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
             plan.summary.import
         );
     }
+    if !plan.settings.is_empty() {
+        out.push_str(&settings_line(plan));
+    }
     out.push_str(&summary_line(&plan.summary));
     out.push('\n');
     out
+}
+
+/// The settings a plan used that are not defaults, with their source.
+fn settings_line(plan: &Plan) -> String {
+    use crate::engine::plan::Source;
+    let set: Vec<String> = plan
+        .settings
+        .iter()
+        .filter(|(_, u)| u.source != Source::Default)
+        .map(|(k, u)| {
+            let source = if u.source == Source::Flag {
+                "flag"
+            } else {
+                "saved"
+            };
+            format!("{k} = {} ({source})", u.value)
+        })
+        .collect();
+    if set.is_empty() {
+        "Settings: all defaults.\n".into()
+    } else {
+        format!("Settings: {}; the rest default.\n", set.join(", "))
+    }
 }
 
 pub fn summary_line(s: &Summary) -> String {
@@ -238,6 +264,7 @@ mod tests {
             summary,
             replace: vec![],
             destroy: false,
+            settings: Default::default(),
         }
     }
 

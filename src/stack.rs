@@ -6,10 +6,12 @@ use crate::engine::model::{Declared, Observed};
 use crate::engine::ownership::{self, Foreign};
 use crate::engine::plan::{plan_apply, plan_destroy, Action, Inputs, Plan};
 use crate::names::Suffix;
-use crate::program::{self, Settings, StackContext};
+use crate::program::{self, StackContext};
 use crate::providers::{self, Aws, AwsError, Hint};
-use crate::state::{State, StateError, StateFile};
+use crate::settings::{self, Source, Used, Values};
+use crate::state::{State, StateError, StateStore};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
@@ -23,6 +25,16 @@ pub enum StackError {
     Graph(#[from] crate::engine::graph::GraphError),
     #[error("{}", foreign_message(.suffix, .found))]
     Foreign { suffix: String, found: Vec<Foreign> },
+    #[error("stack settings: {0}")]
+    Settings(#[from] crate::config::TuningError),
+}
+
+/// Where the settings of a run come from.
+pub enum SettingsFrom {
+    /// The flags of this run over the saved settings.
+    Flags(Values),
+    /// A saved plan: exactly the settings it was made with.
+    Plan(BTreeMap<String, Used>),
 }
 
 fn foreign_message(suffix: &str, found: &[Foreign]) -> String {
@@ -42,11 +54,13 @@ pub struct Stack {
     pub ctx: StackContext,
     pub declared: Vec<Declared>,
     pub graph: Graph,
-    pub file: StateFile,
+    pub store: Arc<dyn StateStore>,
     pub state: Option<State>,
     pub observed: BTreeMap<String, Observed>,
     /// Resources found under the stack's names that it does not own.
     pub foreign: Vec<Foreign>,
+    /// Each setting the program was declared with, and its source.
+    pub settings: BTreeMap<String, Used>,
 }
 
 impl Stack {
@@ -54,15 +68,32 @@ impl Stack {
     /// reads at once: none of them needs the account.
     pub async fn load(
         aws: &Aws,
-        file: StateFile,
+        store: Arc<dyn StateStore>,
         suffix: &Suffix,
         code_sha256: String,
-        settings: Settings,
+        settings: SettingsFrom,
     ) -> Result<Stack, StackError> {
-        let state = file.load()?;
+        let mut state = store.load().await?;
+        let location = store.location();
         if let Some(s) = &state {
-            crate::state::check_belongs(s, &file.path, suffix.as_str(), &aws.region, None)?;
+            crate::state::check_belongs(s, &location, suffix.as_str(), &aws.region, None)?;
         }
+        let (settings, used) = match settings {
+            SettingsFrom::Flags(given) => {
+                let saved = state
+                    .as_ref()
+                    .map(|s| s.settings.clone())
+                    .unwrap_or_default();
+                settings::resolve(&saved, &given)?
+            }
+            SettingsFrom::Plan(used) => {
+                let values: Values = used
+                    .iter()
+                    .map(|(k, u)| (k.clone(), u.value.clone()))
+                    .collect();
+                (settings::resolve(&Values::new(), &values)?.0, used)
+            }
+        };
         // Identities do not depend on the account; declare with a placeholder
         // to know what to read, then again once the account is known.
         let mut ctx = StackContext {
@@ -109,12 +140,13 @@ impl Stack {
         if let Some(s) = &state {
             crate::state::check_belongs(
                 s,
-                &file.path,
+                &location,
                 suffix.as_str(),
                 &aws.region,
                 Some(&account),
             )?;
         }
+
         let mut observed = BTreeMap::new();
         for (key, result) in found.into_iter().chain(orphans) {
             match result {
@@ -129,6 +161,10 @@ impl Stack {
                     })
                 }
             }
+        }
+        // State made by `config set` before the first apply names no account yet.
+        if let Some(s) = state.as_mut().filter(|s| s.account.is_empty()) {
+            s.account = account.clone();
         }
         ctx.account = account;
         let declared = program::declare(&ctx);
@@ -161,10 +197,11 @@ impl Stack {
             ctx,
             declared,
             graph,
-            file,
+            store,
             state,
             observed,
             foreign,
+            settings: used,
         })
     }
 
@@ -196,7 +233,9 @@ impl Stack {
                 found: self.foreign.clone(),
             });
         }
-        Ok(plan_apply(&self.inputs(&self.observed, replace)))
+        let mut plan = plan_apply(&self.inputs(&self.observed, replace));
+        plan.settings = self.settings.clone();
+        Ok(plan)
     }
 
     /// Account limits the plan would run into, checked before anything is
@@ -281,5 +320,14 @@ impl Stack {
                 &self.ctx.account,
             )
         })
+    }
+
+    /// The settings this run took from flags: saved when its apply succeeds.
+    pub fn flag_settings(&self) -> Values {
+        self.settings
+            .iter()
+            .filter(|(_, u)| u.source == Source::Flag)
+            .map(|(k, u)| (k.clone(), u.value.clone()))
+            .collect()
     }
 }

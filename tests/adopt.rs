@@ -125,12 +125,15 @@ fn a_hand_edited_saved_plan_is_checked_like_the_flags() {
     let edits: [(&str, Edit, &str); 4] = [
         (
             "memory",
-            |p| p["settings"]["memory_size"] = 99_999.into(),
+            |p| p["plan"]["settings"]["memory_size"]["value"] = 99_999.into(),
             "--memory-size must be between 128 and 10240, not 99999",
         ),
         (
             "tag",
-            |p| p["settings"]["extra_tags"]["ManagedBy"] = "someone-else".into(),
+            |p| {
+                p["plan"]["settings"]["tags.ManagedBy"] =
+                    serde_json::json!({"value": "someone-else", "source": "flag"})
+            },
             "--tag ManagedBy: this tag is set by the stack",
         ),
         (

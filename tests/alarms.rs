@@ -121,9 +121,17 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
         .collect();
     assert_eq!(operations, ["GetItem", "PutItem", "UpdateItem"]);
 
-    // Converged: a plan with the same settings changes nothing.
-    let out = st.run(&[&["plan", "--detailed-exitcode"][..], &on].concat());
+    // Converged: the apply saved the settings, so a plan without flags
+    // changes nothing and says where its settings came from.
+    let out = st.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "alarm_topic_arn = \"{TOPIC}\" (saved), alarms = true (saved)"
+        )),
+        "{}",
+        out.stdout
+    );
     assert_eq!(drifted(&st), (0, vec![]));
 
     // Out of band: the duration alarm's threshold raised, the throttles
@@ -162,8 +170,8 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
         )
     );
 
-    // Repaired by apply with the same settings.
-    st.run(&[&["apply", "--yes"][..], &on].concat()).ok();
+    // Repaired by apply, with the saved settings.
+    st.run(&["apply", "--yes"]).ok();
     assert_eq!(drifted(&st), (0, vec![]));
     let all = alarms(&cw, &s).await;
     assert_eq!(all.len(), 4);
@@ -174,17 +182,17 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
 
     // Turning them off removes them; turning them on again and destroying
     // removes them too.
-    let out = st.run(&["plan"]).ok();
+    let out = st.run(&["plan", "--alarms=false"]).ok();
     assert!(
         out.stdout
             .contains("Plan: 0 to add, 0 to change, 0 to replace, 4 to destroy."),
         "{}",
         out.stdout
     );
-    st.run(&["apply", "--yes"]).ok();
+    st.run(&["apply", "--yes", "--alarms=false"]).ok();
     assert!(alarms(&cw, &s).await.is_empty());
     assert_eq!(st.state()["resources"].as_object().unwrap().len(), 6);
-    st.run(&[&["apply", "--yes"][..], &on].concat()).ok();
+    st.run(&["apply", "--yes", "--alarms"]).ok();
     assert_eq!(alarms(&cw, &s).await.len(), 4);
     st.run(&["destroy", "--yes"]).ok();
     assert!(alarms(&cw, &s).await.is_empty());
@@ -198,10 +206,7 @@ fn a_bad_topic_arn_is_refused_before_any_call() {
             &["plan", "--alarms", "--alarm-topic-arn", "alerts"][..],
             "is not an SNS topic ARN",
         ),
-        (
-            &["plan", "--alarm-topic-arn", TOPIC][..],
-            "only used with --alarms",
-        ),
+        (&["plan", "--alarms=maybe"][..], "invalid value 'maybe'"),
     ] {
         let out = st.run(args);
         assert_eq!(out.code, 1, "{}", out.stdout);

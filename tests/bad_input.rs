@@ -131,9 +131,9 @@ fn a_held_lock_refuses_or_waits_and_a_dead_holders_lock_needs_no_janitor() {
     assert_eq!(out.code, 1);
     assert!(
         out.stderr.contains(&format!(
-            "state is locked by pid {} on {host} since 2026-11-29T10:00:00Z (command: apply)",
+            "state is locked by pid {} on {host} since 2026-11-29T10:00:00Z (",
             std::process::id()
-        )),
+        )) && out.stderr.contains("ago) (command: apply)"),
         "{}",
         out.stderr
     );
@@ -177,8 +177,7 @@ fn a_held_lock_refuses_or_waits_and_a_dead_holders_lock_needs_no_janitor() {
     fs::write(&lock, dead.to_string()).unwrap();
     let out = st.run(&["force-unlock"]).ok();
     assert!(
-        out.stderr
-            .contains("Removed the lock file left by pid 999999999"),
+        out.stderr.contains("left by pid 999999999 on"),
         "{}",
         out.stderr
     );

@@ -7,16 +7,21 @@ use common::spec::{check_gone, check_spec};
 use common::{sdk, writes, TestStack, ACCOUNT};
 use serde_json::{json, Value};
 
-/// Applies with `flags`, checks the writes were exactly `expected`, that a
-/// plan with the same flags is then empty, and reverts.
+/// Applies with one setting's flag, checks the writes were exactly
+/// `expected`, that the apply saved the setting (a plan without the flag is
+/// empty, SPEC §5), and reverts with `config unset`.
 fn update_case(st: &TestStack, flags: &[&str], expected: &[&str]) {
     let mut args = vec!["apply", "--yes", "--json"];
     args.extend_from_slice(flags);
     let report = st.run(&args).ok().json();
     assert_eq!(writes(&report), expected, "writes for {flags:?}");
-    let mut plan = vec!["plan", "--detailed-exitcode"];
-    plan.extend_from_slice(flags);
-    st.run(&plan).ok();
+    st.run(&["plan", "--detailed-exitcode"]).ok();
+    let key = flags[0].trim_start_matches("--").replace('-', "_");
+    assert_eq!(
+        st.run(&["config", "get", &key]).ok().stdout.trim(),
+        flags[1]
+    );
+    st.run(&["config", "unset", &key]).ok();
     let revert = st.run(&["apply", "--yes", "--json"]).ok().json();
     assert_eq!(writes(&revert), expected, "writes reverting {flags:?}");
 }
@@ -152,6 +157,7 @@ async fn apply_plan_update_and_destroy_the_spec_stack() {
             "Lambda:TagResource=1"
         ]
     );
+    st.run(&["config", "unset", "tags.team"]).ok();
     let untagged = st.run(&["apply", "--yes", "--json"]).ok().json();
     assert_eq!(
         writes(&untagged),

@@ -11,8 +11,8 @@ use crate::engine::model::Schema;
 use crate::engine::plan::Action;
 use crate::providers::Providers;
 use crate::providers::Registry;
-use crate::stack::Stack;
-use crate::state::Lock;
+use crate::stack::{SettingsFrom, Stack};
+use crate::state::{Lease, State};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::sync::Arc;
@@ -23,12 +23,18 @@ use std::sync::Arc;
 pub(super) fn load_saved(path: &Path) -> Result<SavedPlan> {
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read plan file {}", path.display()))?;
-    let mut saved: SavedPlan = serde_json::from_slice(&bytes)
+    let saved: SavedPlan = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not a plan saved by `plan --out`", path.display()))?;
     let invalid = |e: &dyn std::fmt::Display| {
         anyhow::anyhow!("plan file {}: {e}; nothing was changed", path.display())
     };
-    saved.settings = crate::config::check_settings(saved.settings).map_err(|e| invalid(&e))?;
+    let values = saved
+        .plan
+        .settings
+        .iter()
+        .map(|(k, u)| (k.clone(), u.value.clone()))
+        .collect();
+    crate::settings::resolve(&Default::default(), &values).map_err(|e| invalid(&e))?;
     let replace = crate::cli::Replace {
         resources: saved.plan.replace.clone(),
     };
@@ -48,18 +54,23 @@ pub async fn run(
     if plan_file.is_some() && !replace.is_empty() {
         bail!("--replace cannot change a saved plan, which is applied as reviewed: make a new one with `plan --replace RESOURCE --out FILE`");
     }
+    let given = crate::settings::from_flags(tuning)?;
+    if plan_file.is_some() && !given.is_empty() {
+        bail!("settings cannot change a saved plan, which is applied as reviewed with the settings it shows: make a new one with `plan --out FILE` and the flags");
+    }
     let saved = plan_file.map(load_saved).transpose()?;
+    let aws = connect(config).await;
+    let store = config.backend.open(&config.suffix, &aws);
+    let lease = store.lock("apply", config.lock_timeout).await?;
+    let package = code_package(code)?;
     // A saved plan carries the settings it was made with.
     let settings = match &saved {
-        Some(s) => s.settings.clone(),
-        None => crate::config::check_tuning(tuning)?,
+        Some(s) => SettingsFrom::Plan(s.plan.settings.clone()),
+        None => SettingsFrom::Flags(given),
     };
-    let lock = Lock::acquire(&config.state, "apply", config.lock_timeout).await?;
-    let package = code_package(code)?;
-    let aws = connect(config).await;
     let stack = Stack::load(
         &aws,
-        config.state.clone(),
+        store,
         &config.suffix,
         package.code_sha256.clone(),
         settings,
@@ -99,7 +110,8 @@ pub async fn run(
             bail!("the saved plan is stale: the live resources or the handler code changed since it was made; run `plan` again");
         }
     }
-    let warnings = stack.limit_warnings(&aws, &plan).await;
+    let mut warnings = stack.limit_warnings(&aws, &plan).await;
+    warnings.extend(stack.store.warnings().await);
     if !config.json {
         print_plan(config, &plan);
         super::plan::print_warnings(&warnings);
@@ -152,13 +164,14 @@ pub async fn run(
         // agrees with the "No changes" just printed. No AWS call is made.
         if let Some(before) = &stack.state {
             let mut state = before.clone();
-            let report = execute(&stack, &plan, providers, parallelism, &mut state, &lock).await;
+            let report = execute(&stack, &plan, providers, parallelism, &mut state, &lease).await;
             if !report_outcome(&report) {
                 return Ok(ExitStatus::Failure);
             }
             if state.serial != before.serial && !config.json {
                 println!("State updated: it now records the live values, which match the program.");
             }
+            save_settings(config, &stack, &mut state, &lease).await?;
         }
         if config.json {
             print_json(&PlanReport {
@@ -175,8 +188,11 @@ pub async fn run(
         return Ok(ExitStatus::Failure);
     }
     let mut state = stack.state_or_new();
-    let report = execute(&stack, &plan, providers, parallelism, &mut state, &lock).await;
+    let report = execute(&stack, &plan, providers, parallelism, &mut state, &lease).await;
     let ok = report_outcome(&report);
+    if ok {
+        save_settings(config, &stack, &mut state, &lease).await?;
+    }
     let calls = aws.calls.counts();
     if config.json {
         print_json(&serde_json::json!({
@@ -200,4 +216,30 @@ pub async fn run(
     } else {
         ExitStatus::Failure
     })
+}
+
+/// After a successful apply, the settings given as flags are saved with the
+/// state (as `pulumi up --config` does), so that the next run without flags
+/// keeps them.
+async fn save_settings(
+    config: &Config,
+    stack: &Stack,
+    state: &mut State,
+    lease: &Lease,
+) -> Result<()> {
+    let flags = stack.flag_settings();
+    let before = state.settings.clone();
+    state.settings.extend(flags.clone());
+    if state.settings == before {
+        return Ok(());
+    }
+    stack.store.save(state, lease).await?;
+    if !config.json {
+        let list: Vec<String> = flags
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", crate::settings::display(v)))
+            .collect();
+        println!("Saved settings: {}.", list.join(", "));
+    }
+    Ok(())
 }

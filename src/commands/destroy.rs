@@ -6,23 +6,23 @@ use crate::cli::Confirm;
 use crate::config::{check_deletion_window, check_parallelism, Config};
 use crate::providers::Providers;
 use crate::render::summary_line;
-use crate::stack::Stack;
-use crate::state::Lock;
+use crate::stack::{SettingsFrom, Stack};
 use anyhow::Result;
 use std::sync::Arc;
 
 pub async fn run(config: &Config, opts: &Confirm, window_days: i32) -> Result<ExitStatus> {
     let parallelism = check_parallelism(opts.parallelism)?;
     let window_days = check_deletion_window(window_days)?;
-    let lock = Lock::acquire(&config.state, "destroy", config.lock_timeout).await?;
     let aws = connect(config).await;
+    let store = config.backend.open(&config.suffix, &aws);
+    let lease = store.lock("destroy", config.lock_timeout).await?;
     // The code is not needed to delete a function.
     let stack = Stack::load(
         &aws,
-        config.state.clone(),
+        store,
         &config.suffix,
         String::new(),
-        Default::default(),
+        SettingsFrom::Flags(Default::default()),
     )
     .await?;
     let plan = stack.plan_destroy();
@@ -50,7 +50,7 @@ pub async fn run(config: &Config, opts: &Confirm, window_days: i32) -> Result<Ex
             gone.iter().for_each(|k| {
                 state.resources.remove(k);
             });
-            stack.file.save(&mut state, &lock)?;
+            stack.store.save(&mut state, &lease).await?;
         }
         if config.json {
             print_json(
@@ -77,7 +77,7 @@ pub async fn run(config: &Config, opts: &Confirm, window_days: i32) -> Result<Ex
         kms_deletion_window_days: window_days,
         pending_before: stack.pending_before(),
     };
-    let report = execute(&stack, &plan, providers, parallelism, &mut state, &lock).await;
+    let report = execute(&stack, &plan, providers, parallelism, &mut state, &lease).await;
     let ok = report_outcome(&report);
     let calls = aws.calls.counts();
     if config.json {

@@ -8,10 +8,12 @@ use crate::engine::drift::{
 };
 use crate::names::Suffix;
 use crate::providers::{Aws, CallCounts};
+use crate::stack::SettingsFrom;
 use crate::stack::Stack;
-use crate::state::StateFile;
+use crate::state::StateStore;
 use anyhow::{bail, Result};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// One stack's drift, as `drift --json` prints it (schema in README).
 #[derive(Serialize)]
@@ -46,15 +48,21 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
-async fn check(aws: &Aws, file: StateFile, suffix: &Suffix) -> Result<StackDrift> {
-    if file.load()?.is_none() {
+async fn check(aws: &Aws, store: Arc<dyn StateStore>, suffix: &Suffix) -> Result<StackDrift> {
+    let location = store.location();
+    let stack = Stack::load(
+        aws,
+        store,
+        suffix,
+        String::new(),
+        SettingsFrom::Flags(Default::default()),
+    )
+    .await?;
+    let Some(state) = stack.state.as_ref() else {
         bail!(
-            "no state at {}: the stack {suffix} has not been applied, so there is nothing to compare",
-            file.path.display()
+            "no state at {location}: the stack {suffix} has not been applied, so there is nothing to compare"
         );
-    }
-    let stack = Stack::load(aws, file, suffix, String::new(), Default::default()).await?;
-    let state = stack.state.as_ref().expect("state was loaded above");
+    };
     let resources = detect(state, &stack.observed);
     let summary = summarize(&resources);
     Ok(StackDrift {
@@ -104,7 +112,8 @@ fn print_text(d: &StackDrift) {
 
 pub async fn run(config: &Config) -> Result<ExitStatus> {
     let aws = connect(config).await;
-    let d = check(&aws, config.state.clone(), &config.suffix).await?;
+    let store = config.backend.open(&config.suffix, &aws);
+    let d = check(&aws, store, &config.suffix).await?;
     let calls = aws.calls.counts();
     if config.json {
         print_json(&DriftReport {
@@ -127,16 +136,11 @@ pub async fn run(config: &Config) -> Result<ExitStatus> {
 /// Every stack in the state directory, concurrently. Exit 1 if any check
 /// failed, else 2 if any stack drifted, else 0.
 pub async fn run_all(config: &Config) -> Result<ExitStatus> {
-    let dir = config
-        .state
-        .path
-        .parent()
-        .expect("state file has a directory");
-    let suffixes = crate::state::list_suffixes(dir)?;
     let aws = connect(config).await;
+    let suffixes = config.backend.list(&aws).await?;
     let checks = suffixes
         .iter()
-        .map(|s| check(&aws, StateFile::new(dir, s.as_str()), s));
+        .map(|s| check(&aws, config.backend.open(s, &aws), s));
     let results = futures_util::future::join_all(checks).await;
     let calls = aws.calls.counts();
     let (mut errors, mut drifted) = (0, 0);

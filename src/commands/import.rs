@@ -3,19 +3,20 @@
 
 use super::{connect, print_json, report_calls, ExitStatus};
 use crate::config::Config;
-use crate::stack::Stack;
-use crate::state::{Lock, ResourceState};
+use crate::stack::{SettingsFrom, Stack};
+use crate::state::ResourceState;
 use anyhow::Result;
 
 pub async fn run(config: &Config) -> Result<ExitStatus> {
-    let lock = Lock::acquire(&config.state, "import", config.lock_timeout).await?;
     let aws = connect(config).await;
+    let store = config.backend.open(&config.suffix, &aws);
+    let lease = store.lock("import", config.lock_timeout).await?;
     let stack = Stack::load(
         &aws,
-        config.state.clone(),
+        store,
         &config.suffix,
         String::new(),
-        Default::default(),
+        SettingsFrom::Flags(Default::default()),
     )
     .await?;
     let mut state = stack.state_or_new();
@@ -37,6 +38,7 @@ pub async fn run(config: &Config) -> Result<ExitStatus> {
                         properties: live.props.clone(),
                         outputs: live.outputs.clone(),
                         dependencies: d.dependencies().into_iter().map(String::from).collect(),
+                        serial: state.serial + 1,
                     },
                 );
                 imported.push((d.key, live.id.clone()));
@@ -45,7 +47,7 @@ pub async fn run(config: &Config) -> Result<ExitStatus> {
         }
     }
     if !imported.is_empty() {
-        stack.file.save(&mut state, &lock)?;
+        stack.store.save(&mut state, &lease).await?;
     }
     if config.json {
         print_json(&serde_json::json!({

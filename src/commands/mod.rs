@@ -7,6 +7,8 @@ mod graph;
 mod import;
 mod outputs;
 mod plan;
+mod settings;
+mod state;
 mod walk;
 
 use crate::cli::{Cli, Code, Command};
@@ -92,7 +94,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         } => destroy::run(&config, &confirm, kms_deletion_window_days).await,
         Command::Drift { all: false } => drift::run(&config).await,
         Command::Drift { all: true } => drift::run_all(&config).await,
-        Command::Outputs => outputs::run(&config),
+        Command::Outputs => outputs::run(&config).await,
         Command::Completions { shell } => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
@@ -133,18 +135,22 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             }
             Ok(ExitStatus::Success)
         }
-        Command::ForceUnlock => {
-            match crate::state::force_unlock(&config.state)? {
+        Command::ForceUnlock { lock_id } => {
+            let aws = connect(&config).await;
+            let store = config.backend.open(&config.suffix, &aws);
+            match store.force_unlock(lock_id.as_deref()).await? {
                 crate::state::Unlocked::Cleared(h) => eprintln!(
-                    "Removed the lock file left by pid {} on {} (since {}, command {}), which is no longer running.",
-                    h.pid, h.host, h.started, h.command
+                    "Removed the lock of {} left by {h}, which is no longer running.",
+                    store.location()
                 ),
                 crate::state::Unlocked::NotLocked => {
-                    eprintln!("{} is not locked.", config.state.path.display())
+                    eprintln!("{} is not locked.", store.location())
                 }
             }
             Ok(ExitStatus::Success)
         }
+        Command::Config { action } => settings::run(&config, action).await,
+        Command::State { action } => state::run(&config, action).await,
     }
 }
 

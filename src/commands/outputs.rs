@@ -44,18 +44,20 @@ pub fn print(config: &Config, state: &State) {
     }
 }
 
-pub fn run(config: &Config) -> Result<ExitStatus> {
-    let Some(state) = config.state.load()? else {
+pub async fn run(config: &Config) -> Result<ExitStatus> {
+    let aws = super::connect(config).await;
+    let store = config.backend.open(&config.suffix, &aws);
+    let Some(state) = store.load().await? else {
         bail!(
             "no state at {}: the stack {} has not been applied",
-            config.state.path.display(),
+            store.location(),
             config.suffix
         );
     };
     if state.suffix != config.suffix.as_str() {
         bail!(
-            "state file {} belongs to suffix {:?}",
-            config.state.path.display(),
+            "state {} belongs to suffix {:?}",
+            store.location(),
             state.suffix
         );
     }

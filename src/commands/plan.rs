@@ -5,7 +5,7 @@ use crate::cli::{Code, Tuning};
 use crate::config::Config;
 use crate::engine::plan::Plan;
 use crate::providers::CallCounts;
-use crate::stack::Stack;
+use crate::stack::{SettingsFrom, Stack};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -22,12 +22,12 @@ pub struct PlanReport<'a> {
     pub aws_calls: CallCounts,
 }
 
-/// A plan saved by `plan --out`, with the code and settings it was made for.
+/// A plan saved by `plan --out`, with the code it was made for (the plan
+/// carries its settings).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SavedPlan {
     pub plan: Plan,
     pub code_sha256: String,
-    pub settings: crate::program::Settings,
 }
 
 pub async fn run(
@@ -38,24 +38,26 @@ pub async fn run(
     detailed: bool,
     out: Option<&Path>,
 ) -> Result<ExitStatus> {
-    let settings = crate::config::check_tuning(tuning)?;
+    let given = crate::settings::from_flags(tuning)?;
     let package = code_package(code)?;
     let aws = connect(config).await;
+    let store = config.backend.open(&config.suffix, &aws);
     let stack = Stack::load(
         &aws,
-        config.state.clone(),
+        store,
         &config.suffix,
         package.code_sha256.clone(),
-        settings,
+        SettingsFrom::Flags(given),
     )
     .await?;
     let plan = stack.plan(replace)?;
-    let warnings = stack.limit_warnings(&aws, &plan).await;
+    let (mut warnings, store_warnings) =
+        tokio::join!(stack.limit_warnings(&aws, &plan), stack.store.warnings());
+    warnings.extend(store_warnings);
     if let Some(out) = out {
         let saved = SavedPlan {
             plan: plan.clone(),
             code_sha256: package.code_sha256,
-            settings: stack.ctx.settings.clone(),
         };
         let json = serde_json::to_vec_pretty(&saved).expect("plan serialises");
         std::fs::write(out, json)
@@ -103,22 +105,17 @@ pub async fn run_all(
     replace: &[String],
     detailed: bool,
 ) -> Result<ExitStatus> {
-    let settings = crate::config::check_tuning(tuning)?;
-    let dir = config
-        .state
-        .path
-        .parent()
-        .expect("state file has a directory");
-    let suffixes = crate::state::list_suffixes(dir)?;
-    let package = code_package(code)?;
+    let given = crate::settings::from_flags(tuning)?;
     let aws = connect(config).await;
+    let suffixes = config.backend.list(&aws).await?;
+    let package = code_package(code)?;
     let loads = suffixes.iter().map(|s| {
         Stack::load(
             &aws,
-            crate::state::StateFile::new(dir, s.as_str()),
+            config.backend.open(s, &aws),
             s,
             package.code_sha256.clone(),
-            settings.clone(),
+            SettingsFrom::Flags(given.clone()),
         )
     });
     let results = futures_util::future::join_all(loads).await;

@@ -1,10 +1,11 @@
 //! Running a plan: progress on stderr, Ctrl-C, state saved after each step.
 
-use crate::engine::apply::{walk, Event, Report, Walk};
+use crate::engine::apply::{walk, Event, Persist, Report, Walk};
 use crate::engine::plan::{Action, Plan};
 use crate::providers::{self, Providers};
 use crate::stack::Stack;
-use crate::state::{Lock, State};
+use crate::state::{Lease, State, StateStore};
+use futures_util::future::BoxFuture;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -82,7 +83,7 @@ pub async fn execute(
     providers: Providers,
     parallelism: usize,
     state: &mut State,
-    lock: &Lock,
+    lease: &Lease,
 ) -> Report {
     let interrupt = Arc::new(AtomicBool::new(false));
     watch_interrupts(interrupt.clone());
@@ -95,9 +96,28 @@ pub async fn execute(
         parallelism,
         interrupt: &interrupt,
     };
-    let file = &stack.file;
-    let mut save = |s: &mut State| file.save(s, lock).map_err(|e| e.to_string());
+    let mut save = Saver {
+        store: stack.store.as_ref(),
+        lease,
+    };
     walk(Arc::new(providers), &w, state, &mut save, &progress).await
+}
+
+/// Saves through the stack's store, under the run's lease.
+struct Saver<'a> {
+    store: &'a dyn StateStore,
+    lease: &'a Lease,
+}
+
+impl Persist for Saver<'_> {
+    fn save<'b>(&'b mut self, state: &'b mut State) -> BoxFuture<'b, Result<(), String>> {
+        Box::pin(async move {
+            self.store
+                .save(state, self.lease)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
 }
 
 /// Prints what failed and what was skipped; true when all went well.

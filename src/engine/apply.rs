@@ -11,6 +11,7 @@ use super::graph::Graph;
 use super::model::{Declared, Kind, Observed, Props, Schema};
 use super::plan::{desired_props, Action, Plan, Step};
 use crate::engine::state::{ResourceState, State};
+use futures_util::future::BoxFuture;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -200,8 +201,22 @@ fn record(state: &mut State, w: &Walk<'_>, step: &Step, obs: Observed, props: Pr
             properties: props,
             outputs: obs.outputs,
             dependencies,
+            // The save that follows writes this serial.
+            serial: state.serial + 1,
         },
     );
+}
+
+/// Where the walker saves state after every change (a state store, or in
+/// tests a closure).
+pub trait Persist {
+    fn save<'a>(&'a mut self, state: &'a mut State) -> BoxFuture<'a, Result<(), String>>;
+}
+
+impl<F: FnMut(&mut State) -> Result<(), String>> Persist for F {
+    fn save<'a>(&'a mut self, state: &'a mut State) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(std::future::ready(self(state)))
+    }
 }
 
 /// Carries out `w.plan`, saving state through `save` after every change.
@@ -209,7 +224,7 @@ pub async fn walk<E: Executor>(
     exec: Arc<E>,
     w: &Walk<'_>,
     state: &mut State,
-    save: &mut dyn FnMut(&mut State) -> Result<(), String>,
+    save: &mut dyn Persist,
     on_event: &dyn Fn(Event<'_>),
 ) -> Report {
     let waits = waits_for(w, state);
@@ -285,7 +300,7 @@ pub async fn walk<E: Executor>(
                 report.outcomes.insert(step.resource.clone(), Outcome::Done);
                 if !entry_matches {
                     record(state, w, step, live, desired);
-                    if let Err(e) = save(state) {
+                    if let Err(e) = save.save(state).await {
                         report.state_error = Some(e.to_string());
                     }
                 }
@@ -303,7 +318,7 @@ pub async fn walk<E: Executor>(
                             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     },
                 );
-                if let Err(e) = save(state) {
+                if let Err(e) = save.save(state).await {
                     report.state_error = Some(e.to_string());
                     report
                         .outcomes
@@ -420,7 +435,7 @@ pub async fn walk<E: Executor>(
             }
         };
         if changed {
-            if let Err(e) = save(state) {
+            if let Err(e) = save.save(state).await {
                 report.state_error = Some(e.to_string());
             }
         }
@@ -499,26 +514,32 @@ mod tests {
         };
         let events = Mutex::new(Vec::new());
         let mut state = State::new("dev", "r", "1");
-        let report = walk(Arc::new(fake), &w, &mut state, &mut |_| Ok(()), &|e| {
-            let line = match e {
-                Event::Started { resource, .. } => format!("{resource} started"),
-                Event::Finished {
-                    resource, error, ..
-                } => format!(
-                    "{resource} finished{}",
-                    if error.is_some() {
-                        " with an error"
-                    } else {
-                        ""
-                    }
-                ),
-                Event::Skipped { resource, .. } => format!("{resource} skipped"),
-                Event::StillRunning {
-                    resource, elapsed, ..
-                } => format!("{resource} still running at {}s", elapsed.as_secs()),
-            };
-            events.lock().unwrap().push(line);
-        })
+        let report = walk(
+            Arc::new(fake),
+            &w,
+            &mut state,
+            &mut |_: &mut State| Ok(()),
+            &|e| {
+                let line = match e {
+                    Event::Started { resource, .. } => format!("{resource} started"),
+                    Event::Finished {
+                        resource, error, ..
+                    } => format!(
+                        "{resource} finished{}",
+                        if error.is_some() {
+                            " with an error"
+                        } else {
+                            ""
+                        }
+                    ),
+                    Event::Skipped { resource, .. } => format!("{resource} skipped"),
+                    Event::StillRunning {
+                        resource, elapsed, ..
+                    } => format!("{resource} still running at {}s", elapsed.as_secs()),
+                };
+                events.lock().unwrap().push(line);
+            },
+        )
         .await;
         (report, events.into_inner().unwrap())
     }

@@ -119,6 +119,7 @@ mod tests {
                     properties: serde_json::from_value(props).unwrap(),
                     outputs: Default::default(),
                     dependencies: vec![],
+                    serial: 0,
                 },
             );
         }

@@ -192,6 +192,7 @@ mod tests {
                 properties: Default::default(),
                 outputs: Default::default(),
                 dependencies: vec![],
+                serial: 0,
             },
         );
         observed.insert("kms_key".into(), live("k2", json!({"tags": {}})));

@@ -39,6 +39,22 @@ pub struct Step {
     pub changes: Vec<PropertyChange>,
 }
 
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Default,
+    Saved,
+    Flag,
+}
+
+/// One setting as a plan used it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Used {
+    pub value: serde_json::Value,
+    pub source: Source,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub add: usize,
@@ -69,6 +85,10 @@ pub struct Plan {
     /// A `destroy` plan: deleting everything is what was asked for.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub destroy: bool,
+    /// The stack settings the program was declared with, and where each
+    /// came from (SPEC §5).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, Used>,
 }
 
 impl Plan {
@@ -146,6 +166,7 @@ impl Inputs<'_> {
             summary,
             replace: self.replace.to_vec(),
             destroy: false,
+            settings: BTreeMap::new(),
         }
     }
 
@@ -359,6 +380,7 @@ mod tests {
                     properties: Props::new(),
                     outputs: Default::default(),
                     dependencies: vec![],
+                    serial: 0,
                 },
             );
         }

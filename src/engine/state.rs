@@ -19,6 +19,9 @@ pub struct ResourceState {
     pub properties: Props,
     pub outputs: BTreeMap<String, String>,
     pub dependencies: Vec<String>,
+    /// The state serial that last wrote this resource.
+    #[serde(default)]
+    pub serial: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +42,10 @@ pub struct State {
     /// (a KMS key has no name to find it by).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending: BTreeMap<String, Pending>,
+    /// Stack settings (SPEC §5), saved with the state so that every machine
+    /// plans with the same values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +66,7 @@ impl State {
             account: account.into(),
             resources: BTreeMap::new(),
             pending: BTreeMap::new(),
+            settings: BTreeMap::new(),
         }
     }
 }

@@ -120,6 +120,8 @@ pub struct Aws {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sts: aws_sdk_sts::Client,
+    /// For the S3 state backend.
+    pub s3: aws_sdk_s3::Client,
     pub calls: Arc<CallLog>,
 }
 
@@ -208,6 +210,14 @@ impl Aws {
             logs: client!(aws_sdk_cloudwatchlogs),
             cloudwatch: client!(aws_sdk_cloudwatch),
             sts: client!(aws_sdk_sts),
+            // Path-style against an emulator's endpoint (`http://host:port/bucket/key`):
+            // a virtual-hosted `bucket.localhost` would not resolve.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(sdk)
+                    .force_path_style(sdk.endpoint_url().is_some())
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
             calls,
         }
     }

@@ -10,22 +10,68 @@
 //! it between our open and our lock) sees that the path now names another
 //! file, or none, and starts again.
 
-use super::{StateError, StateFile};
+use super::{Patience, StateError, Unlocked};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{Seek, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-// tokio's clock, so that a wait can be tested with time paused.
-use tokio::time::Instant;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockHolder {
+    /// Names this holding of the lock (remote locks are removed by it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     pub pid: u32,
     pub host: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user: String,
     pub started: String,
     pub command: String,
+}
+
+impl LockHolder {
+    /// This process, about to run `command`.
+    pub fn me(command: &str) -> LockHolder {
+        LockHolder {
+            id: String::new(),
+            pid: std::process::id(),
+            host: hostname(),
+            user: std::env::var("USER")
+                .or_else(|_| std::env::var("LOGNAME"))
+                .unwrap_or_default(),
+            started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            command: command.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pid {} on {}", self.pid, self.host)?;
+        if !self.user.is_empty() {
+            write!(f, " (user {})", self.user)?;
+        }
+        write!(f, " since {}", self.started)?;
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&self.started) {
+            let age = chrono::Utc::now()
+                .signed_duration_since(t)
+                .num_seconds()
+                .max(0);
+            let (h, m, s) = (age / 3600, age / 60 % 60, age % 60);
+            match (h, m) {
+                (0, 0) => write!(f, " ({s}s ago)")?,
+                (0, _) => write!(f, " ({m}m {s}s ago)")?,
+                _ => write!(f, " ({h}h {m}m ago)")?,
+            }
+        }
+        write!(f, " (command: {})", self.command)?;
+        if !self.id.is_empty() {
+            write!(f, ", lock id {}", self.id)?;
+        }
+        Ok(())
+    }
 }
 
 /// Held while a command may write state; released on drop (and by the
@@ -91,51 +137,25 @@ impl Lock {
     /// Takes the lock, waiting up to `timeout` (with backoff from 50 ms to
     /// 1 s) while another run holds it.
     pub async fn acquire(
-        file: &StateFile,
+        path: &Path,
         command: &str,
         timeout: Duration,
     ) -> Result<Lock, StateError> {
-        let path = file.lock_path();
-        let io = |source| StateError::LockIo {
-            path: path.clone(),
-            source,
+        let path = path.to_owned();
+        let io = |e: std::io::Error| StateError::LockIo {
+            location: path.display().to_string(),
+            detail: e.to_string(),
         };
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(io)?;
         }
-        let me = LockHolder {
-            pid: std::process::id(),
-            host: hostname(),
-            started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            command: command.into(),
-        };
-        let start = Instant::now();
-        let mut backoff = Duration::from_millis(50);
-        let mut announced = false;
+        let me = LockHolder::me(command);
+        let mut patience =
+            Patience::new(timeout, Duration::from_millis(50), Duration::from_secs(1));
         loop {
             match Self::try_once(&path, &me).map_err(io)? {
                 Ok(lock) => return Ok(lock),
-                Err(holder) => {
-                    let waited = start.elapsed();
-                    if waited >= timeout {
-                        return Err(StateError::Locked {
-                            holder: Box::new(holder),
-                            waited,
-                        });
-                    }
-                    if !announced {
-                        announced = true;
-                        eprintln!(
-                            "Waiting for the state lock held by pid {} on {} (command: {}), for up to {}s...",
-                            holder.pid,
-                            holder.host,
-                            holder.command,
-                            timeout.as_secs()
-                        );
-                    }
-                    tokio::time::sleep(backoff.min(timeout - waited)).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                }
+                Err(holder) => patience.refused(holder).await?,
             }
         }
     }
@@ -147,6 +167,8 @@ fn read_holder(path: &Path) -> LockHolder {
         .and_then(|b| serde_json::from_slice(&b).ok())
         // A lock file being written this instant, or damaged: name what we can.
         .unwrap_or(LockHolder {
+            id: String::new(),
+            user: String::new(),
             pid: 0,
             host: "unknown".into(),
             started: "unknown".into(),
@@ -164,36 +186,20 @@ impl Drop for Lock {
     }
 }
 
-/// What `force-unlock` found.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Unlocked {
-    /// No lock file.
-    NotLocked,
-    /// A lock file whose holder had died (the kernel had already released
-    /// its lock): the file is removed.
-    Cleared(LockHolder),
-}
-
 /// Clears a lock file left by a run that died. A lock held by a running
 /// process is refused: the kernel would keep it anyway, and the run holding
 /// it may be writing state.
-pub fn force_unlock(file: &StateFile) -> Result<Unlocked, StateError> {
-    let path = file.lock_path();
+pub fn force_unlock(path: &Path) -> Result<Unlocked, StateError> {
     if !path.exists() {
         return Ok(Unlocked::NotLocked);
     }
-    let holder = read_holder(&path);
-    let me = LockHolder {
-        pid: std::process::id(),
-        host: hostname(),
-        started: String::new(),
-        command: "force-unlock".into(),
+    let holder = read_holder(path);
+    let me = LockHolder::me("force-unlock");
+    let io = |e: std::io::Error| StateError::LockIo {
+        location: path.display().to_string(),
+        detail: e.to_string(),
     };
-    let io = |source| StateError::LockIo {
-        path: path.clone(),
-        source,
-    };
-    match Lock::try_once(&path, &me).map_err(io)? {
+    match Lock::try_once(path, &me).map_err(io)? {
         // Dropping our lock removes the file.
         Ok(_lock) => Ok(Unlocked::Cleared(holder)),
         Err(holder) => Err(StateError::HeldByLiveProcess(Box::new(holder))),
@@ -212,7 +218,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_holder_is_refused_with_the_first_named() {
-        let file = StateFile::new(&tmp("second"), "dev");
+        let file = tmp("second").join("dev.json.lock");
         let lock = Lock::acquire(&file, "apply", Duration::ZERO).await.unwrap();
         let err = Lock::acquire(&file, "apply", Duration::ZERO)
             .await
@@ -228,9 +234,9 @@ mod tests {
             force_unlock(&file),
             Err(StateError::HeldByLiveProcess(_))
         ));
-        assert!(file.lock_path().exists(), "a held lock is never removed");
+        assert!(file.exists(), "a held lock is never removed");
         drop(lock);
-        assert!(!file.lock_path().exists());
+        assert!(!file.exists());
         assert_eq!(force_unlock(&file).unwrap(), Unlocked::NotLocked);
     }
 
@@ -238,26 +244,28 @@ mod tests {
     async fn a_lock_file_left_by_a_dead_run_is_taken_over() {
         // A file naming a holder that no longer runs, with no OS lock on
         // it: what `kill -9` leaves behind.
-        let file = StateFile::new(&tmp("dead"), "dev");
-        fs::create_dir_all(file.lock_path().parent().unwrap()).unwrap();
+        let file = tmp("dead").join("dev.json.lock");
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
         let dead = LockHolder {
+            id: String::new(),
+            user: String::new(),
             pid: u32::MAX - 1,
             host: hostname(),
             started: "2026-01-01T00:00:00Z".into(),
             command: "apply".into(),
         };
-        fs::write(file.lock_path(), serde_json::to_vec(&dead).unwrap()).unwrap();
+        fs::write(&file, serde_json::to_vec(&dead).unwrap()).unwrap();
         let lock = Lock::acquire(&file, "plan", Duration::ZERO).await.unwrap();
         assert_eq!(read_holder(lock.path()).command, "plan");
         drop(lock);
-        fs::write(file.lock_path(), serde_json::to_vec(&dead).unwrap()).unwrap();
+        fs::write(&file, serde_json::to_vec(&dead).unwrap()).unwrap();
         assert_eq!(force_unlock(&file).unwrap(), Unlocked::Cleared(dead));
-        assert!(!file.lock_path().exists());
+        assert!(!file.exists());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_waiting_run_gets_the_lock_when_the_holder_releases_it() {
-        let file = StateFile::new(&tmp("wait"), "dev");
+        let file = tmp("wait").join("dev.json.lock");
         let lock = Lock::acquire(&file, "apply", Duration::ZERO).await.unwrap();
         let waiter = {
             let file = file.clone();
@@ -274,7 +282,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_wait_gives_up_at_the_timeout_and_says_how_long_it_waited() {
-        let file = StateFile::new(&tmp("timeout"), "dev");
+        let file = tmp("timeout").join("dev.json.lock");
         let _lock = Lock::acquire(&file, "apply", Duration::ZERO).await.unwrap();
         let err = Lock::acquire(&file, "plan", Duration::from_secs(3))
             .await
