@@ -12,6 +12,7 @@ async fn drift_and_plan_all_cover_every_stack_in_the_state_dir() {
         suffix: "allb".into(),
         dir: a.dir.clone(),
         zip: a.zip.clone(),
+        backend: None,
     };
     a.run(&["apply", "--yes"]).ok();
     b.run(&["apply", "--yes"]).ok();

@@ -465,3 +465,42 @@ pub async fn list_suffixes(
     out.sort();
     Ok(out)
 }
+
+/// moto answers GetBucketVersioning with a body whose root element the SDK
+/// rejects (`GetBucketVersioningResponse`), so the versioning check is
+/// tested against a mocked client (`aws-smithy-mocks`); everything else in
+/// this file is tested against moto in tests/s3_backend.rs.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
+    use aws_sdk_s3::types::BucketVersioningStatus;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    #[tokio::test]
+    async fn plan_warns_unless_bucket_versioning_is_enabled() {
+        for (status, warns) in [
+            (Some(BucketVersioningStatus::Enabled), false),
+            (Some(BucketVersioningStatus::Suspended), true),
+            (None, true),
+        ] {
+            let rule = mock!(aws_sdk_s3::Client::get_bucket_versioning)
+                .match_requests(|r| r.bucket() == Some("team-state"))
+                .then_output(move || {
+                    GetBucketVersioningOutput::builder()
+                        .set_status(status.clone())
+                        .build()
+                });
+            let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&rule]);
+            let store = S3Store::new(client, "team-state", "stacks", "dev");
+            let warnings = store.warnings().await;
+            assert_eq!(!warnings.is_empty(), warns, "{warnings:?}");
+            if warns {
+                assert!(
+                    warnings[0].contains("bucket team-state does not have versioning enabled"),
+                    "{warnings:?}"
+                );
+            }
+        }
+    }
+}

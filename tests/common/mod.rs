@@ -19,13 +19,25 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn http_get(port: u16, path: &str) -> Option<String> {
+fn http(port: u16, method: &str, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+    )
+    .ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     Some(out)
+}
+
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    http(port, "GET", path)
+}
+
+pub fn http_post(port: u16, path: &str) -> Option<String> {
+    http(port, "POST", path)
 }
 
 /// The moto endpoint: `MOTO_ENDPOINT` if set (scripts/test.sh starts one),
@@ -150,12 +162,18 @@ pub struct TestStack {
     pub suffix: String,
     pub dir: PathBuf,
     pub zip: PathBuf,
+    /// `--backend URL`; `None` for the default, `--state-dir DIR/state`.
+    pub backend: Option<String>,
 }
 
 impl TestStack {
     pub fn new(suffix: &str) -> TestStack {
+        TestStack::in_dir(suffix, "local")
+    }
+
+    fn in_dir(suffix: &str, kind: &str) -> TestStack {
         let dir = std::env::temp_dir().join(format!(
-            "webhook-stack-test-{suffix}-{}",
+            "webhook-stack-test-{suffix}-{kind}-{}",
             std::process::id()
         ));
         let _ = std::fs::remove_dir_all(&dir);
@@ -165,6 +183,15 @@ impl TestStack {
             suffix: suffix.into(),
             dir,
             zip,
+            backend: None,
+        }
+    }
+
+    /// A stack whose state lives at `backend` (e.g. `s3://bucket/prefix`).
+    pub fn with_backend(suffix: &str, backend: &str) -> TestStack {
+        TestStack {
+            backend: Some(backend.into()),
+            ..TestStack::in_dir(suffix, "remote")
         }
     }
 
@@ -182,12 +209,13 @@ impl TestStack {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_webhook-stack"));
-        c.args(args)
-            .arg("--suffix")
-            .arg(&self.suffix)
-            .arg("--state-dir")
-            .arg(self.state_dir())
-            .env("AWS_ENDPOINT_URL", endpoint())
+        c.args(args).arg("--suffix").arg(&self.suffix);
+        match &self.backend {
+            Some(url) => c.arg("--backend").arg(url),
+            None => c.arg("--state-dir").arg(self.state_dir()),
+        };
+        c.env("AWS_ENDPOINT_URL", endpoint())
+            .env_remove("WEBHOOK_STACK_BACKEND")
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")

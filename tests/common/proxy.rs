@@ -57,6 +57,28 @@ impl Proxy {
         serde_json::from_str(body).unwrap()
     }
 
+    /// Waits until `n` requests are held by a HOLD rule.
+    pub fn wait_held(&self, n: u64, timeout: Duration) {
+        let start = Instant::now();
+        while self.stats()["held"].as_u64() != Some(n) {
+            assert!(
+                start.elapsed() < timeout,
+                "{n} held request(s) expected: {}",
+                self.stats()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Lets the held requests go on (and stops holding).
+    pub fn release(&self) {
+        let raw = super::http_post(self.port, "/__proxy/release").expect("proxy release");
+        assert!(
+            raw.starts_with("HTTP/1.1 200") || raw.starts_with("HTTP/1.0 200"),
+            "{raw}"
+        );
+    }
+
     /// Waits for the proxy to stop by itself (after `--max-requests`).
     pub fn wait_stopped(&mut self, timeout: Duration) -> bool {
         let start = Instant::now();
