@@ -83,3 +83,116 @@ fn a_no_op_apply_records_live_values_so_drift_agrees() {
     assert!(!again.stdout.contains("State updated"), "{}", again.stdout);
     assert_eq!(st.state()["serial"], serial);
 }
+
+/// SPEC §5: a flag given to `plan` is for that plan only; given to `apply`
+/// it is saved when the apply succeeds; `config` edits the saved values,
+/// refusing bad ones with a clear message and without touching the state.
+#[test]
+fn plan_flags_are_for_one_plan_apply_flags_are_saved_and_config_checks_its_values() {
+    let st = TestStack::new("settings");
+    let out = st.run(&["config"]).ok();
+    assert!(
+        out.stdout.contains("memory_size           1024  (default)"),
+        "{}",
+        out.stdout
+    );
+    let out = st.run(&["plan", "--memory-size", "2048"]).ok();
+    assert!(
+        out.stdout.contains("memory_size = 2048 (flag)"),
+        "{}",
+        out.stdout
+    );
+    assert!(!st.state_path().exists(), "a plan saves nothing");
+    st.run(&[
+        "apply",
+        "--yes",
+        "--memory-size",
+        "2048",
+        "--tag",
+        "team=payments",
+    ])
+    .ok();
+    assert_eq!(
+        st.run(&["config", "get", "memory_size"]).ok().stdout,
+        "2048\n"
+    );
+    assert_eq!(
+        st.run(&["config", "get", "tags.team"]).ok().stdout,
+        "payments\n"
+    );
+    let out = st.run(&["plan", "--detailed-exitcode"]).ok();
+    assert!(
+        out.stdout
+            .contains("Settings: memory_size = 2048 (saved), tags.team = \"payments\" (saved); the rest default."),
+        "{}",
+        out.stdout
+    );
+
+    let state = std::fs::read(st.state_path()).unwrap();
+    for (args, message) in [
+        (
+            &["config", "set", "memory_size", "lots"][..],
+            "memory_size must be a whole number, not \"lots\"",
+        ),
+        (
+            &["config", "set", "memory_size", "99999"],
+            "--memory-size must be between 128 and 10240, not 99999",
+        ),
+        (
+            &["config", "set", "colour", "red"],
+            "unknown setting \"colour\"",
+        ),
+        (
+            &["config", "set", "tags.Environment", "x"],
+            "--tag Environment: this tag is set by the stack",
+        ),
+        (
+            &["config", "get", "alarm_topic_arn"],
+            "alarm_topic_arn is not set and has no default",
+        ),
+        (
+            &["config", "unset", "nonsense"],
+            "unknown setting \"nonsense\"",
+        ),
+        (
+            &["plan", "--memory-size", "64"],
+            "--memory-size must be between 128 and 10240, not 64",
+        ),
+        (
+            &["state", "show", "nothing"],
+            "nothing is not in the state of stack settings",
+        ),
+    ] {
+        let out = st.run(args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stdout);
+        assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            std::fs::read(st.state_path()).unwrap(),
+            state,
+            "{args:?} left state as it was"
+        );
+    }
+
+    let elsewhere = TestStack::with_backend("settings", "ftp://x");
+    let out = elsewhere.run(&["plan"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("--backend \"ftp://x\": expected file://DIR or s3://BUCKET/PREFIX"),
+        "{}",
+        out.stderr
+    );
+
+    // Unset: the default applies again, and the next apply puts it back.
+    st.run(&["config", "unset", "memory_size"]).ok();
+    let out = st.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("memory_size = 2048 -> 1024"),
+        "{}",
+        out.stdout
+    );
+    let list = st.run(&["state", "list"]).ok();
+    assert!(list.stdout.contains("function"), "{}", list.stdout);
+    st.run(&["destroy", "--yes"]).ok();
+}
