@@ -141,7 +141,7 @@ pub async fn run_all(config: &Config) -> Result<ExitStatus> {
     let checks = suffixes
         .iter()
         .map(|s| check(&aws, config.backend.open(s, &aws), s));
-    let results = futures_util::future::join_all(checks).await;
+    let results = super::at_most(super::STACKS_AT_ONCE, checks).await;
     let calls = aws.calls.counts();
     let (mut errors, mut drifted) = (0, 0);
     let mut stacks = Vec::new();

@@ -230,9 +230,12 @@ pub fn confirm(yes: bool, question: &str) -> Result<bool> {
 pub fn report_calls(config: &Config, calls: &CallCounts) {
     if config.verbose {
         eprintln!(
-            "AWS calls: {} reads, {} writes, {} HTTP attempts",
-            calls.reads, calls.writes, calls.attempts
+            "AWS calls: {} reads, {} writes, {} HTTP attempts, {} throttled",
+            calls.reads, calls.writes, calls.attempts, calls.throttled
         );
+        for (service, n) in &calls.throttled_by_service {
+            eprintln!("  throttled by {service}: {n}");
+        }
         for (op, n) in &calls.by_operation {
             eprintln!("  {op}: {n}");
         }
@@ -249,4 +252,21 @@ pub fn print_plan(config: &Config, plan: &crate::engine::plan::Plan) {
 
 pub fn print_json<T: serde::Serialize>(v: &T) {
     println!("{}", serde_json::to_string_pretty(v).expect("serialisable"));
+}
+
+/// Stacks read at once by `plan --all` and `drift --all`: enough to keep
+/// every service's calls-in-flight limit busy, few enough that a call never
+/// queues long behind the others (its wait counts toward its timeout).
+pub const STACKS_AT_ONCE: usize = 16;
+
+/// Runs the futures, at most `n` at a time, keeping their order.
+pub async fn at_most<F: std::future::Future>(
+    n: usize,
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(futures)
+        .buffered(n)
+        .collect()
+        .await
 }

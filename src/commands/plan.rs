@@ -118,7 +118,7 @@ pub async fn run_all(
             SettingsFrom::Flags(given.clone()),
         )
     });
-    let results = futures_util::future::join_all(loads).await;
+    let results = super::at_most(super::STACKS_AT_ONCE, loads).await;
     let calls = aws.calls.counts();
     let (mut errors, mut changed) = (0, 0);
     let mut stacks = Vec::new();

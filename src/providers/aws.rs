@@ -7,6 +7,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -30,6 +31,8 @@ pub struct Connection {
 pub struct CallLog {
     operations: Mutex<BTreeMap<String, u64>>,
     attempts: Mutex<u64>,
+    /// Attempts AWS answered with throttling, by service.
+    throttled: Mutex<BTreeMap<String, u64>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -38,6 +41,10 @@ pub struct CallCounts {
     pub writes: u64,
     /// HTTP attempts, retries included.
     pub attempts: u64,
+    /// Attempts AWS answered with throttling (each retried by the SDK,
+    /// which then slows that client down), in all and by service.
+    pub throttled: u64,
+    pub throttled_by_service: BTreeMap<String, u64>,
     pub by_operation: BTreeMap<String, u64>,
 }
 
@@ -60,10 +67,13 @@ impl CallLog {
                 writes += n
             }
         }
+        let throttled_by_service = self.throttled.lock().expect("call log").clone();
         CallCounts {
             reads,
             writes,
             attempts: *self.attempts.lock().expect("call log"),
+            throttled: throttled_by_service.values().sum(),
+            throttled_by_service,
             by_operation,
         }
     }
@@ -107,6 +117,35 @@ impl Intercept for CountCalls {
         *self.0.attempts.lock().expect("call log") += 1;
         Ok(())
     }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(response) = context.response() else {
+            return Ok(());
+        };
+        let throttled = super::limits::is_throttling(
+            response.status().as_u16(),
+            response.body().bytes().unwrap_or_default(),
+            response.headers().get("x-amzn-errortype"),
+        );
+        if throttled {
+            let service = cfg
+                .load::<Metadata>()
+                .map_or("unknown".to_owned(), |m| m.service().to_owned());
+            *self
+                .0
+                .throttled
+                .lock()
+                .expect("call log")
+                .entry(service)
+                .or_default() += 1;
+        }
+        Ok(())
+    }
 }
 
 /// One client per service, sharing a configuration and a call log.
@@ -125,13 +164,15 @@ pub struct Aws {
     pub calls: Arc<CallLog>,
 }
 
-/// Retries: the SDK's standard mode (exponential backoff with full jitter,
-/// throttling and 5xx and connection errors retried) with more attempts than
-/// its default of 3, since an apply is many calls and one flaky answer should
-/// not fail it. Timeouts bound each attempt and each operation.
+/// Retries: the SDK's adaptive mode (the standard mode's exponential backoff
+/// with full jitter, throttling and 5xx and connection errors retried, plus
+/// a client-side rate limiter that slows a service's client down when AWS
+/// throttles it, shared by every stack of a run) with more attempts than the
+/// default of 3, since an apply is many calls and a run over a hundred
+/// stacks meets throttling. Timeouts bound each attempt and each operation.
 fn sdk_retry_and_timeouts() -> (RetryConfig, TimeoutConfig) {
-    let retry = RetryConfig::standard()
-        .with_max_attempts(6)
+    let retry = RetryConfig::adaptive()
+        .with_max_attempts(8)
         .with_initial_backoff(Duration::from_millis(100))
         .with_max_backoff(Duration::from_secs(5));
     let timeouts = TimeoutConfig::builder()
@@ -189,10 +230,15 @@ impl Aws {
     pub fn from_sdk_config(sdk: &SdkConfig) -> Aws {
         let calls = Arc::new(CallLog::default());
         let counter = CountCalls(calls.clone());
+        let http = super::limits::base_client();
+        let limited = |service: &str| {
+            super::limits::Limited::new(http.clone(), super::limits::in_flight(service))
+        };
         macro_rules! client {
-            ($krate:ident) => {
+            ($krate:ident, $service:literal) => {
                 $krate::Client::from_conf(
                     $krate::config::Builder::from(sdk)
+                        .http_client(limited($service))
                         .interceptor(counter.clone())
                         .build(),
                 )
@@ -203,17 +249,18 @@ impl Aws {
                 .region()
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "us-east-1".into()),
-            kms: client!(aws_sdk_kms),
-            iam: client!(aws_sdk_iam),
-            lambda: client!(aws_sdk_lambda),
-            dynamodb: client!(aws_sdk_dynamodb),
-            logs: client!(aws_sdk_cloudwatchlogs),
-            cloudwatch: client!(aws_sdk_cloudwatch),
-            sts: client!(aws_sdk_sts),
+            kms: client!(aws_sdk_kms, "kms"),
+            iam: client!(aws_sdk_iam, "iam"),
+            lambda: client!(aws_sdk_lambda, "lambda"),
+            dynamodb: client!(aws_sdk_dynamodb, "dynamodb"),
+            logs: client!(aws_sdk_cloudwatchlogs, "logs"),
+            cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
+            sts: client!(aws_sdk_sts, "sts"),
             // Path-style against an emulator's endpoint (`http://host:port/bucket/key`):
             // a virtual-hosted `bucket.localhost` would not resolve.
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(sdk)
+                    .http_client(limited("s3"))
                     .force_path_style(sdk.endpoint_url().is_some())
                     .interceptor(counter.clone())
                     .build(),

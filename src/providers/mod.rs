@@ -8,6 +8,7 @@ pub mod errors;
 pub mod function;
 pub mod kms_alias;
 pub mod kms_key;
+mod limits;
 pub mod log_group;
 #[cfg(test)]
 mod mocked;

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The benchmark of issue 13 (not a test): builds the release binary, starts
+# its own moto and a proxy that throttles IAM above 20 calls/s
+# (scripts/aws_proxy.py --rate-limit IAM=20), applies 100 stacks, and runs
+# bench/scale.py, which prints: drift/plan --all over 100 stacks under the
+# limit (local and S3 backends: failed stacks, IAM calls, throttled, wall
+# time and its ratio to the limit's bound); CPU time and peak RSS at 1, 10
+# and 100 stacks; and a converged plan without --handler-zip against the
+# same plan with it. Ends with one line per target.
+#
+#   scripts/bench-scale.sh
+#   BENCH_STACKS=20 BENCH_SKIP_DEFAULT_PATH=1 scripts/bench-scale.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+python=${PYTHON:-python3}
+command -v "$python" >/dev/null || python="$root/.venv/bin/python"
+if [ ! -x "$root/.venv/bin/moto_server" ]; then
+  echo "bench-scale: no moto in .venv; running scripts/setup.sh" >&2
+  scripts/setup.sh
+fi
+echo "bench-scale: cargo build --release --locked -p webhook-stack" >&2
+cargo build --release --locked -p webhook-stack
+bin="$root/target/release/webhook-stack"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/webhook-stack-bench-scale.XXXXXX")
+proxy_pid=
+cleanup() {
+  local rc=$?
+  [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null || true
+  [ -n "${MOTO_PID:-}" ] && kill "$MOTO_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# shellcheck source=scripts/moto.sh
+. scripts/moto.sh
+moto_start
+trap cleanup EXIT
+moto=$AWS_ENDPOINT_URL
+
+"$python" scripts/aws_proxy.py --upstream "$moto" --port 0 --max-seconds 3000 \
+  --rate-limit IAM=20 >"$work/proxy.out" 2>"$work/proxy.err" &
+proxy_pid=$!
+limited=
+for _ in $(seq 1 200); do
+  limited=$(sed -n 's/^listening on //p' "$work/proxy.out" 2>/dev/null | head -1)
+  [ -n "$limited" ] && break
+  sleep 0.05
+done
+[ -n "$limited" ] || { echo "bench-scale: proxy did not start: $(cat "$work/proxy.err")" >&2; exit 1; }
+
+args=(--bin "$bin" --root "$root" --moto "$moto" --limited "$limited" --work "$work"
+  --stacks "${BENCH_STACKS:-100}")
+[ -n "${BENCH_SKIP_DEFAULT_PATH:-}" ] && args+=(--skip-default-path)
+"$python" bench/scale.py "${args[@]}" &
+wait "$!"
