@@ -101,7 +101,7 @@ fn ctrl_c_stops_scheduling_saves_state_and_releases_the_lock() {
     // Slow AWS, so that the interrupt lands mid-apply.
     let proxy = Proxy::start(&["--latency-ms", "300"]);
     let mut child = st
-        .command(&["apply", "--yes"])
+        .command(&["apply", "--yes", "-v"])
         .env("AWS_ENDPOINT_URL", &proxy.endpoint)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -41,7 +41,8 @@ async fn apply_plan_update_and_destroy_the_spec_stack() {
     );
     assert!(plan.stdout.contains("(known after apply)"));
 
-    let applied = st.run(&["apply", "--yes"]).ok();
+    // Progress (starts and completions) shows on a terminal, or with -v.
+    let applied = st.run(&["apply", "--yes", "-v"]).ok();
     for r in [
         "kms_key",
         "kms_alias",
@@ -93,28 +94,17 @@ async fn apply_plan_update_and_destroy_the_spec_stack() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 
+    let n = st.names();
     let outputs = st.run(&["outputs", "--json"]).ok().json();
     assert_eq!(outputs.as_object().unwrap().len(), 10);
-    assert_eq!(
-        outputs["LambdaFunctionName"],
-        format!("webhook-processor-{s}")
-    );
-    assert_eq!(outputs["DynamoDBTableName"], format!("transactions-{s}"));
-    assert_eq!(
-        outputs["KMSKeyAlias"],
-        format!("alias/webhook-processor-{s}")
-    );
-    assert_eq!(
-        outputs["LogGroupName"],
-        format!("/aws/lambda/webhook-processor-{s}")
-    );
-    assert_eq!(
-        outputs["IAMRoleName"],
-        format!("webhook-processor-role-{s}")
-    );
+    assert_eq!(outputs["LambdaFunctionName"], n.function.as_str());
+    assert_eq!(outputs["DynamoDBTableName"], n.table.as_str());
+    assert_eq!(outputs["KMSKeyAlias"], n.alias.as_str());
+    assert_eq!(outputs["LogGroupName"], n.log_group.as_str());
+    assert_eq!(outputs["IAMRoleName"], n.role.as_str());
     assert_eq!(
         outputs["IAMRoleArn"],
-        format!("arn:aws:iam::{ACCOUNT}:role/webhook-processor-role-{s}")
+        format!("arn:aws:iam::{ACCOUNT}:role/{}", n.role)
     );
 
     // Each kind of change: the right API and nothing else.
@@ -193,8 +183,8 @@ async fn apply_plan_update_and_destroy_the_spec_stack() {
     let doc = json!({"Version": "2012-10-17", "Statement": [
         {"Sid": "XRayTracing", "Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"}]});
     iam.put_role_policy()
-        .role_name(format!("webhook-processor-role-{s}"))
-        .policy_name(format!("webhook-processor-policy-{s}"))
+        .role_name(&n.role)
+        .policy_name(&n.role_policy)
         .policy_document(doc.to_string())
         .send()
         .await
@@ -218,7 +208,7 @@ async fn apply_plan_update_and_destroy_the_spec_stack() {
     check_spec(&s).await;
 
     // Destroy: everything goes, dependents first; a second destroy is a no-op.
-    let destroyed = st.run(&["destroy", "--yes"]).ok();
+    let destroyed = st.run(&["destroy", "--yes", "-v"]).ok();
     let order: Vec<&str> = destroyed
         .stderr
         .lines()

@@ -164,7 +164,16 @@ pub async fn run(
         // agrees with the "No changes" just printed. No AWS call is made.
         if let Some(before) = &stack.state {
             let mut state = before.clone();
-            let report = execute(&stack, &plan, providers, parallelism, &mut state, &lease).await;
+            let report = execute(
+                &stack,
+                &plan,
+                providers,
+                parallelism,
+                &mut state,
+                &lease,
+                config.verbose,
+            )
+            .await;
             if !report_outcome(&report) {
                 return Ok(ExitStatus::Failure);
             }
@@ -188,7 +197,16 @@ pub async fn run(
         return Ok(ExitStatus::Failure);
     }
     let mut state = stack.state_or_new();
-    let report = execute(&stack, &plan, providers, parallelism, &mut state, &lease).await;
+    let report = execute(
+        &stack,
+        &plan,
+        providers,
+        parallelism,
+        &mut state,
+        &lease,
+        config.verbose,
+    )
+    .await;
     let ok = report_outcome(&report);
     if ok {
         save_settings(config, &stack, &mut state, &lease).await?;

@@ -77,7 +77,16 @@ pub async fn run(config: &Config, opts: &Confirm, window_days: i32) -> Result<Ex
         kms_deletion_window_days: window_days,
         pending_before: stack.pending_before(),
     };
-    let report = execute(&stack, &plan, providers, parallelism, &mut state, &lease).await;
+    let report = execute(
+        &stack,
+        &plan,
+        providers,
+        parallelism,
+        &mut state,
+        &lease,
+        config.verbose,
+    )
+    .await;
     let ok = report_outcome(&report);
     let calls = aws.calls.counts();
     if config.json {

@@ -23,7 +23,16 @@ fn verb(action: Action, done: bool) -> &'static str {
     }
 }
 
-fn progress(event: Event<'_>) {
+/// Progress on stderr. Starts, completions and the 10 s "still ..." lines
+/// only when `all` (a terminal, or `-v`); failures and skips always.
+fn progress(event: Event<'_>, all: bool) {
+    let routine = matches!(
+        event,
+        Event::Started { .. } | Event::StillRunning { .. } | Event::Finished { error: None, .. }
+    );
+    if routine && !all {
+        return;
+    }
     match event {
         Event::Started { resource, action } => eprintln!("{resource}: {}...", verb(action, false)),
         Event::Finished {
@@ -84,6 +93,7 @@ pub async fn execute(
     parallelism: usize,
     state: &mut State,
     lease: &Lease,
+    verbose: bool,
 ) -> Report {
     let interrupt = Arc::new(AtomicBool::new(false));
     watch_interrupts(interrupt.clone());
@@ -100,7 +110,11 @@ pub async fn execute(
         store: stack.store.as_ref(),
         lease,
     };
-    walk(Arc::new(providers), &w, state, &mut save, &progress).await
+    let all = verbose || std::io::IsTerminal::is_terminal(&std::io::stderr());
+    walk(Arc::new(providers), &w, state, &mut save, &|e| {
+        progress(e, all)
+    })
+    .await
 }
 
 /// Saves through the stack's store, under the run's lease.
