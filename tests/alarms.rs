@@ -6,16 +6,14 @@
 mod common;
 
 use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm, Statistic};
-use common::{drifted, row, sdk, TestStack};
+use common::{drifted, names, row, sdk, TestStack};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:payments-alerts";
 
 async fn alarms(cw: &aws_sdk_cloudwatch::Client, suffix: &str) -> Vec<MetricAlarm> {
+    let n = names(suffix);
     let mut found = vec![];
-    for prefix in [
-        format!("webhook-processor-{suffix}-"),
-        format!("transactions-{suffix}-"),
-    ] {
+    for prefix in [format!("{}-", n.function), format!("{}-", n.table)] {
         let out = cw
             .describe_alarms()
             .alarm_name_prefix(prefix)
@@ -38,6 +36,7 @@ fn named<'a>(all: &'a [MetricAlarm], name: &str) -> &'a MetricAlarm {
 async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
     let st = TestStack::new("alarms");
     let s = st.suffix.clone();
+    let n = st.names();
     let cw = aws_sdk_cloudwatch::Client::new(&sdk().await);
     let on = ["--alarms", "--alarm-topic-arn", TOPIC];
 
@@ -57,10 +56,10 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
     assert_eq!(
         names,
         [
-            format!("transactions-{s}-system-errors"),
-            format!("webhook-processor-{s}-duration"),
-            format!("webhook-processor-{s}-error-rate"),
-            format!("webhook-processor-{s}-throttles"),
+            n.alarm_table_errors.as_str(),
+            n.alarm_duration.as_str(),
+            n.alarm_error_rate.as_str(),
+            n.alarm_throttles.as_str(),
         ]
     );
     for a in &all {
@@ -84,7 +83,7 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
             .iter()
             .any(|t| t.key() == Some("ManagedBy") && t.value() == Some("webhook-stack")));
     }
-    let rate = named(&all, &format!("webhook-processor-{s}-error-rate"));
+    let rate = named(&all, &n.alarm_error_rate);
     assert_eq!(rate.threshold(), Some(5.0));
     let exprs: Vec<&str> = rate
         .metrics()
@@ -98,19 +97,16 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
         .filter_map(|q| q.metric_stat())
         .map(|m| {
             let metric = m.metric().unwrap();
-            assert_eq!(
-                metric.dimensions()[0].value(),
-                Some(&*format!("webhook-processor-{s}"))
-            );
+            assert_eq!(metric.dimensions()[0].value(), Some(n.function.as_str()));
             (metric.metric_name().unwrap(), m.period().unwrap())
         })
         .collect();
     assert_eq!(inputs, [("Errors", 300), ("Invocations", 300)]);
-    let duration = named(&all, &format!("webhook-processor-{s}-duration"));
+    let duration = named(&all, &n.alarm_duration);
     assert_eq!(duration.threshold(), Some(25000.0));
     assert_eq!(duration.statistic(), Some(&Statistic::Maximum));
     assert_eq!(duration.period(), Some(60));
-    let system = named(&all, &format!("transactions-{s}-system-errors"));
+    let system = named(&all, &n.alarm_table_errors);
     let operations: Vec<&str> = system
         .metrics()
         .iter()
@@ -137,7 +133,7 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
     // Out of band: the duration alarm's threshold raised, the throttles
     // alarm deleted.
     cw.put_metric_alarm()
-        .alarm_name(format!("webhook-processor-{s}-duration"))
+        .alarm_name(&n.alarm_duration)
         .alarm_description("Lambda duration above 25 s, near the timeout")
         .namespace("AWS/Lambda")
         .metric_name("Duration")
@@ -155,7 +151,7 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
         .await
         .unwrap();
     cw.delete_alarms()
-        .alarm_names(format!("webhook-processor-{s}-throttles"))
+        .alarm_names(&n.alarm_throttles)
         .send()
         .await
         .unwrap();
@@ -175,10 +171,7 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
     assert_eq!(drifted(&st), (0, vec![]));
     let all = alarms(&cw, &s).await;
     assert_eq!(all.len(), 4);
-    assert_eq!(
-        named(&all, &format!("webhook-processor-{s}-duration")).threshold(),
-        Some(25000.0)
-    );
+    assert_eq!(named(&all, &n.alarm_duration).threshold(), Some(25000.0));
 
     // Turning them off removes them; turning them on again and destroying
     // removes them too.

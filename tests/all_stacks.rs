@@ -31,7 +31,7 @@ async fn drift_and_plan_all_cover_every_stack_in_the_state_dir() {
     let cfg = sdk().await;
     aws_sdk_cloudwatchlogs::Client::new(&cfg)
         .put_retention_policy()
-        .log_group_name("/aws/lambda/webhook-processor-allb")
+        .log_group_name(b.names().log_group)
         .retention_in_days(1)
         .send()
         .await

@@ -193,7 +193,7 @@ async fn an_aws_error_mid_apply_names_the_resource_and_state_keeps_what_exists()
     let cfg = sdk().await;
     let logs = aws_sdk_cloudwatchlogs::Client::new(&cfg);
     logs.create_log_group()
-        .log_group_name("/aws/lambda/webhook-processor-midfail")
+        .log_group_name(st.names().log_group)
         .tags("ManagedBy", "webhook-stack")
         .tags("Environment", "midfail")
         .tags("Project", "webhook-processor")
@@ -241,7 +241,7 @@ async fn an_aws_error_mid_apply_names_the_resource_and_state_keeps_what_exists()
     let key_id = state["resources"]["kms_key"]["id"].as_str().unwrap();
     let key = kms
         .describe_key()
-        .key_id("alias/webhook-processor-midfail")
+        .key_id(st.names().alias)
         .send()
         .await
         .unwrap();

@@ -1,11 +1,14 @@
-//! Drift detection against moto: each change is made out of band with the
-//! SDK, then `drift` must report exactly it, `apply` undo it, and `drift`
-//! report IN_SYNC again.
+//! Drift detection against moto. One test per resource type, each on a
+//! stack of its own: every change is made out of band with the SDK, then
+//! `drift` must report exactly it, `apply` undo it, and `drift` report
+//! IN_SYNC again. Deleted resources are reported and re-created; documents
+//! that differ from the expected ones only in form are not drift, and
+//! `drift` never writes.
 
 mod common;
 
 use common::spec::inline_policy;
-use common::{drifted, row, sdk, TestStack};
+use common::{drifted, row, sdk, Names, TestStack};
 use serde_json::{json, Value};
 
 #[track_caller]
@@ -18,237 +21,39 @@ fn expect_then_repair(st: &TestStack, expected: Vec<(String, String, Vec<String>
     assert_eq!((code, rows), (0, vec![]), "in sync after apply");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_out_of_band_change_is_reported_and_undone() {
-    let st = TestStack::new("drift");
-    let s = st.suffix.clone();
+/// SDK clients for the out-of-band changes.
+struct Aws {
+    logs: aws_sdk_cloudwatchlogs::Client,
+    ddb: aws_sdk_dynamodb::Client,
+    iam: aws_sdk_iam::Client,
+    lambda: aws_sdk_lambda::Client,
+    kms: aws_sdk_kms::Client,
+}
+
+/// Stack `suffix`, applied and checked in sync, with its names and SDK
+/// clients.
+async fn applied(suffix: &str) -> (TestStack, Names, Aws) {
+    let st = TestStack::new(suffix);
     st.run(&["apply", "--yes"]).ok();
-    let cfg = sdk().await;
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&cfg);
-    let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-    let iam = aws_sdk_iam::Client::new(&cfg);
-    let lambda = aws_sdk_lambda::Client::new(&cfg);
-    let kms = aws_sdk_kms::Client::new(&cfg);
-    let (group, table, role, function) = (
-        format!("/aws/lambda/webhook-processor-{s}"),
-        format!("transactions-{s}"),
-        format!("webhook-processor-role-{s}"),
-        format!("webhook-processor-{s}"),
-    );
-    let table_arn = format!("arn:aws:dynamodb:us-east-1:123456789012:table/{table}");
     let (code, rows) = drifted(&st);
     assert_eq!((code, rows), (0, vec![]));
-
-    // The report's text form names expected and actual.
-    logs.put_retention_policy()
-        .log_group_name(&group)
-        .retention_in_days(7)
-        .send()
-        .await
-        .unwrap();
-    let text = st.run(&["drift"]);
-    assert_eq!(text.code, 2);
-    assert!(
-        text.stdout.contains("log_group  MODIFIED"),
-        "{}",
-        text.stdout
-    );
-    assert!(
-        text.stdout
-            .contains("retention_in_days: expected 30, actual 7"),
-        "{}",
-        text.stdout
-    );
-    expect_then_repair(
-        &st,
-        vec![row("log_group", "MODIFIED", &["retention_in_days"])],
-    );
-
-    logs.delete_retention_policy()
-        .log_group_name(&group)
-        .send()
-        .await
-        .unwrap();
-    expect_then_repair(
-        &st,
-        vec![row("log_group", "MODIFIED", &["retention_in_days"])],
-    );
-
-    let pitr = aws_sdk_dynamodb::types::PointInTimeRecoverySpecification::builder()
-        .point_in_time_recovery_enabled(false)
-        .build()
-        .unwrap();
-    ddb.update_continuous_backups()
-        .table_name(&table)
-        .point_in_time_recovery_specification(pitr)
-        .send()
-        .await
-        .unwrap();
-    expect_then_repair(
-        &st,
-        vec![row("table", "MODIFIED", &["point_in_time_recovery"])],
-    );
-
-    let tag = |k: &str, v: &str| {
-        aws_sdk_dynamodb::types::Tag::builder()
-            .key(k)
-            .value(v)
-            .build()
-            .unwrap()
+    let cfg = sdk().await;
+    let aws = Aws {
+        logs: aws_sdk_cloudwatchlogs::Client::new(&cfg),
+        ddb: aws_sdk_dynamodb::Client::new(&cfg),
+        iam: aws_sdk_iam::Client::new(&cfg),
+        lambda: aws_sdk_lambda::Client::new(&cfg),
+        kms: aws_sdk_kms::Client::new(&cfg),
     };
-    ddb.tag_resource()
-        .resource_arn(&table_arn)
-        .tags(tag("Environment", "prod"))
-        .tags(tag("Owner", "someone"))
-        .send()
-        .await
-        .unwrap();
-    expect_then_repair(
-        &st,
-        vec![row(
-            "table",
-            "MODIFIED",
-            &["tags.Environment", "tags.Owner"],
-        )],
-    );
+    let names = st.names();
+    (st, names, aws)
+}
 
-    // IAM: an added statement, a second inline policy, a managed policy, a
-    // wider trust policy.
-    let policy_name = format!("webhook-processor-policy-{s}");
-    let mut doc = inline_policy(&iam, &role, &policy_name).await;
-    doc["Statement"].as_array_mut().unwrap().push(
-        json!({"Sid": "Extra", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}),
-    );
-    iam.put_role_policy()
-        .role_name(&role)
-        .policy_name(&policy_name)
-        .policy_document(doc.to_string())
-        .send()
-        .await
-        .unwrap();
-    expect_then_repair(
-        &st,
-        vec![row(
-            "role",
-            "MODIFIED",
-            &[&format!("inline_policies.{policy_name}.Statement.Extra")],
-        )],
-    );
-
-    let other = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]});
-    iam.put_role_policy()
-        .role_name(&role)
-        .policy_name("sneaky")
-        .policy_document(other.to_string())
-        .send()
-        .await
-        .unwrap();
-    expect_then_repair(
-        &st,
-        vec![row("role", "MODIFIED", &["inline_policies.sneaky"])],
-    );
-
-    let managed = iam
-        .create_policy()
-        .policy_name(format!("admin-{s}"))
-        .policy_document(other.to_string())
-        .send()
-        .await
-        .unwrap();
-    let managed_arn = managed.policy().unwrap().arn().unwrap().to_owned();
-    iam.attach_role_policy()
-        .role_name(&role)
-        .policy_arn(&managed_arn)
-        .send()
-        .await
-        .unwrap();
-    expect_then_repair(&st, vec![row("role", "MODIFIED", &["managed_policy_arns"])]);
-
-    let wide = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"Service": ["lambda.amazonaws.com", "ec2.amazonaws.com"]}, "Action": "sts:AssumeRole"}]});
-    iam.update_assume_role_policy()
-        .role_name(&role)
-        .policy_document(wide.to_string())
-        .send()
-        .await
-        .unwrap();
-    let (_, rows) = drifted(&st);
-    assert_eq!(rows.len(), 1);
-    assert!(
-        rows[0]
-            .2
-            .iter()
-            .all(|p| p.starts_with("assume_role_policy.Statement.")),
-        "{rows:?}"
-    );
-    st.run(&["apply", "--yes"]).ok();
-    assert_eq!(drifted(&st), (0, vec![]));
-
-    // Lambda: memory, timeout and an environment variable at once; reserved
-    // concurrency removed; code replaced.
-    let env = aws_sdk_lambda::types::Environment::builder()
-        .variables("TABLE_NAME", &table)
-        .variables("ENVIRONMENT_SUFFIX", &s)
-        .variables("LOG_LEVEL", "debug")
-        .build();
-    lambda
-        .update_function_configuration()
-        .function_name(&function)
-        .memory_size(512)
-        .timeout(3)
-        .environment(env)
-        .send()
-        .await
-        .unwrap();
-    expect_then_repair(
-        &st,
-        vec![row(
-            "function",
-            "MODIFIED",
-            &["environment.LOG_LEVEL", "memory_size", "timeout"],
-        )],
-    );
-    let intruder_role = iam
-        .create_role()
-        .role_name(format!("intruder-{s}"))
-        .assume_role_policy_document(
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-            .to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
-    lambda
-        .update_function_configuration()
-        .function_name(&function)
-        .role(intruder_role.role().unwrap().arn())
-        .send()
-        .await
-        .unwrap();
-    expect_then_repair(&st, vec![row("function", "MODIFIED", &["role"])]);
-    lambda
-        .delete_function_concurrency()
-        .function_name(&function)
-        .send()
-        .await
-        .unwrap();
-    expect_then_repair(
-        &st,
-        vec![row("function", "MODIFIED", &["reserved_concurrency"])],
-    );
-    let other_zip = std::fs::read(common::handler_zip(&st.dir, "intruder")).unwrap();
-    lambda
-        .update_function_code()
-        .function_name(&function)
-        .zip_file(aws_sdk_lambda::primitives::Blob::new(other_zip))
-        .send()
-        .await
-        .unwrap();
-    expect_then_repair(&st, vec![row("function", "MODIFIED", &["code_sha256"])]);
-
-    // KMS: rotation off, a key-policy statement added, the alias retargeted
-    // and deleted.
+/// KMS: rotation off, a key-policy statement added, the key disabled and
+/// scheduled for deletion, the alias retargeted and deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn kms_key_and_alias_changes_are_reported_and_undone() {
+    let (st, n, Aws { kms, .. }) = applied("driftkms").await;
     let key_id = st.state()["resources"]["kms_key"]["id"]
         .as_str()
         .unwrap()
@@ -330,29 +135,278 @@ async fn every_out_of_band_change_is_reported_and_undone() {
         .unwrap()
         .key_id;
     kms.update_alias()
-        .alias_name(format!("alias/webhook-processor-{s}"))
+        .alias_name(&n.alias)
         .target_key_id(&other_key)
         .send()
         .await
         .unwrap();
     expect_then_repair(&st, vec![row("kms_alias", "MODIFIED", &["target_key_id"])]);
     kms.delete_alias()
-        .alias_name(format!("alias/webhook-processor-{s}"))
+        .alias_name(&n.alias)
         .send()
         .await
         .unwrap();
     expect_then_repair(&st, vec![row("kms_alias", "DELETED", &[])]);
+}
 
-    // Deleted resources are re-created by apply.
-    logs.delete_log_group()
-        .log_group_name(&group)
+/// Log group: retention changed (also checked in the text report), then
+/// removed.
+#[tokio::test(flavor = "multi_thread")]
+async fn log_group_changes_are_reported_and_undone() {
+    let (st, n, Aws { logs, .. }) = applied("driftlogs").await;
+
+    // The report's text form names expected and actual.
+    logs.put_retention_policy()
+        .log_group_name(&n.log_group)
+        .retention_in_days(7)
         .send()
         .await
         .unwrap();
-    ddb.delete_table().table_name(&table).send().await.unwrap();
+    let text = st.run(&["drift"]);
+    assert_eq!(text.code, 2);
+    assert!(
+        text.stdout.contains("log_group  MODIFIED"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains("retention_in_days: expected 30, actual 7"),
+        "{}",
+        text.stdout
+    );
+    expect_then_repair(
+        &st,
+        vec![row("log_group", "MODIFIED", &["retention_in_days"])],
+    );
+
+    logs.delete_retention_policy()
+        .log_group_name(&n.log_group)
+        .send()
+        .await
+        .unwrap();
+    expect_then_repair(
+        &st,
+        vec![row("log_group", "MODIFIED", &["retention_in_days"])],
+    );
+}
+
+/// Table: point-in-time recovery off; a tag changed and one added.
+#[tokio::test(flavor = "multi_thread")]
+async fn table_changes_are_reported_and_undone() {
+    let (st, n, Aws { ddb, .. }) = applied("drifttable").await;
+    let table_arn = format!("arn:aws:dynamodb:us-east-1:123456789012:table/{}", n.table);
+
+    let pitr = aws_sdk_dynamodb::types::PointInTimeRecoverySpecification::builder()
+        .point_in_time_recovery_enabled(false)
+        .build()
+        .unwrap();
+    ddb.update_continuous_backups()
+        .table_name(&n.table)
+        .point_in_time_recovery_specification(pitr)
+        .send()
+        .await
+        .unwrap();
+    expect_then_repair(
+        &st,
+        vec![row("table", "MODIFIED", &["point_in_time_recovery"])],
+    );
+
+    let tag = |k: &str, v: &str| {
+        aws_sdk_dynamodb::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+            .unwrap()
+    };
+    ddb.tag_resource()
+        .resource_arn(&table_arn)
+        .tags(tag("Environment", "prod"))
+        .tags(tag("Owner", "someone"))
+        .send()
+        .await
+        .unwrap();
+    expect_then_repair(
+        &st,
+        vec![row(
+            "table",
+            "MODIFIED",
+            &["tags.Environment", "tags.Owner"],
+        )],
+    );
+}
+
+/// IAM: an added statement, a second inline policy, a managed policy, a
+/// wider trust policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn role_changes_are_reported_and_undone() {
+    let (st, n, Aws { iam, .. }) = applied("driftrole").await;
+    let s = st.suffix.clone();
+    let (role, policy_name) = (&n.role, &n.role_policy);
+
+    let mut doc = inline_policy(&iam, role, policy_name).await;
+    doc["Statement"].as_array_mut().unwrap().push(
+        json!({"Sid": "Extra", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}),
+    );
+    iam.put_role_policy()
+        .role_name(role)
+        .policy_name(policy_name)
+        .policy_document(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    expect_then_repair(
+        &st,
+        vec![row(
+            "role",
+            "MODIFIED",
+            &[&format!("inline_policies.{policy_name}.Statement.Extra")],
+        )],
+    );
+
+    let other = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]});
+    iam.put_role_policy()
+        .role_name(role)
+        .policy_name("sneaky")
+        .policy_document(other.to_string())
+        .send()
+        .await
+        .unwrap();
+    expect_then_repair(
+        &st,
+        vec![row("role", "MODIFIED", &["inline_policies.sneaky"])],
+    );
+
+    let managed = iam
+        .create_policy()
+        .policy_name(format!("admin-{s}"))
+        .policy_document(other.to_string())
+        .send()
+        .await
+        .unwrap();
+    let managed_arn = managed.policy().unwrap().arn().unwrap().to_owned();
+    iam.attach_role_policy()
+        .role_name(role)
+        .policy_arn(&managed_arn)
+        .send()
+        .await
+        .unwrap();
+    expect_then_repair(&st, vec![row("role", "MODIFIED", &["managed_policy_arns"])]);
+
+    let wide = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": ["lambda.amazonaws.com", "ec2.amazonaws.com"]}, "Action": "sts:AssumeRole"}]});
+    iam.update_assume_role_policy()
+        .role_name(role)
+        .policy_document(wide.to_string())
+        .send()
+        .await
+        .unwrap();
+    let (_, rows) = drifted(&st);
+    assert_eq!(rows.len(), 1);
+    assert!(
+        rows[0]
+            .2
+            .iter()
+            .all(|p| p.starts_with("assume_role_policy.Statement.")),
+        "{rows:?}"
+    );
+    st.run(&["apply", "--yes"]).ok();
+    assert_eq!(drifted(&st), (0, vec![]));
+}
+
+/// Lambda: memory, timeout and an environment variable at once; the role
+/// swapped; reserved concurrency removed; code replaced.
+#[tokio::test(flavor = "multi_thread")]
+async fn function_changes_are_reported_and_undone() {
+    let (st, n, Aws { iam, lambda, .. }) = applied("driftfn").await;
+    let s = st.suffix.clone();
+    let function = &n.function;
+
+    let env = aws_sdk_lambda::types::Environment::builder()
+        .variables("TABLE_NAME", &n.table)
+        .variables("ENVIRONMENT_SUFFIX", &s)
+        .variables("LOG_LEVEL", "debug")
+        .build();
+    lambda
+        .update_function_configuration()
+        .function_name(function)
+        .memory_size(512)
+        .timeout(3)
+        .environment(env)
+        .send()
+        .await
+        .unwrap();
+    expect_then_repair(
+        &st,
+        vec![row(
+            "function",
+            "MODIFIED",
+            &["environment.LOG_LEVEL", "memory_size", "timeout"],
+        )],
+    );
+    let intruder_role = iam
+        .create_role()
+        .role_name(format!("intruder-{s}"))
+        .assume_role_policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    lambda
+        .update_function_configuration()
+        .function_name(function)
+        .role(intruder_role.role().unwrap().arn())
+        .send()
+        .await
+        .unwrap();
+    expect_then_repair(&st, vec![row("function", "MODIFIED", &["role"])]);
+    lambda
+        .delete_function_concurrency()
+        .function_name(function)
+        .send()
+        .await
+        .unwrap();
+    expect_then_repair(
+        &st,
+        vec![row("function", "MODIFIED", &["reserved_concurrency"])],
+    );
+    let other_zip = std::fs::read(common::handler_zip(&st.dir, "intruder")).unwrap();
+    lambda
+        .update_function_code()
+        .function_name(function)
+        .zip_file(aws_sdk_lambda::primitives::Blob::new(other_zip))
+        .send()
+        .await
+        .unwrap();
+    expect_then_repair(&st, vec![row("function", "MODIFIED", &["code_sha256"])]);
+}
+
+/// Deleted resources are reported and re-created by apply.
+#[tokio::test(flavor = "multi_thread")]
+async fn deleted_resources_are_reported_and_recreated() {
+    let (
+        st,
+        n,
+        Aws {
+            logs, ddb, lambda, ..
+        },
+    ) = applied("driftgone").await;
+    logs.delete_log_group()
+        .log_group_name(&n.log_group)
+        .send()
+        .await
+        .unwrap();
+    ddb.delete_table()
+        .table_name(&n.table)
+        .send()
+        .await
+        .unwrap();
     lambda
         .delete_function()
-        .function_name(&function)
+        .function_name(&n.function)
         .send()
         .await
         .unwrap();
@@ -369,12 +423,11 @@ async fn every_out_of_band_change_is_reported_and_undone() {
 #[tokio::test(flavor = "multi_thread")]
 async fn equivalent_documents_are_not_drift_and_drift_writes_nothing() {
     let st = TestStack::new("nodrift");
-    let s = st.suffix.clone();
     st.run(&["apply", "--yes"]).ok();
     let cfg = sdk().await;
     let iam = aws_sdk_iam::Client::new(&cfg);
     // The same policy, reordered and with single strings for one-element lists.
-    let role = format!("webhook-processor-role-{s}");
+    let role = st.names().role;
     let trust = json!({"Statement": {"Action": ["sts:AssumeRole"], "Principal": {"Service": "lambda.amazonaws.com"},
         "Effect": "Allow"}, "Version": "2012-10-17"});
     iam.update_assume_role_policy()
@@ -383,7 +436,7 @@ async fn equivalent_documents_are_not_drift_and_drift_writes_nothing() {
         .send()
         .await
         .unwrap();
-    let policy_name = format!("webhook-processor-policy-{s}");
+    let policy_name = st.names().role_policy;
     let mut doc = inline_policy(&iam, &role, &policy_name).await;
     let statements = doc["Statement"].as_array_mut().unwrap();
     statements.reverse();

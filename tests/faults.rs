@@ -129,7 +129,7 @@ async fn every_catalogued_propagation_error_is_waited_out_twice_in_a_row() {
     // The table switched to provisioned capacity: an UpdateTable is planned.
     let ddb = aws_sdk_dynamodb::Client::new(&common::sdk().await);
     ddb.update_table()
-        .table_name(format!("transactions-{}", st.suffix))
+        .table_name(st.names().table)
         .billing_mode(aws_sdk_dynamodb::types::BillingMode::Provisioned)
         .provisioned_throughput(
             aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
@@ -192,7 +192,7 @@ async fn destroy_removes_policies_added_out_of_band_even_when_iam_reports_a_conf
     let doc = serde_json::json!({"Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]});
     iam.put_role_policy()
-        .role_name(format!("webhook-processor-role-{s}"))
+        .role_name(st.names().role)
         .policy_name("added-by-hand")
         .policy_document(doc.to_string())
         .send()

@@ -57,7 +57,7 @@ async fn items(ddb: &aws_sdk_dynamodb::Client, name: &str) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn destroy_without_state_deletes_nothing_that_only_carries_a_stack_name() {
     let st = TestStack::new("ownnostate");
-    let table = format!("transactions-{}", st.suffix);
+    let table = st.names().table;
     let ddb = foreign_table(&table, "transactionId").await;
     let out = st.run(&["destroy", "--yes"]).ok();
     assert!(out.stdout.contains("Nothing to destroy"), "{}", out.stdout);
@@ -68,7 +68,7 @@ async fn destroy_without_state_deletes_nothing_that_only_carries_a_stack_name() 
 async fn an_unmanaged_table_fails_the_plan_and_is_replaced_only_when_asked() {
     let st = TestStack::new("ownforeign");
     let s = st.suffix.clone();
-    let table = format!("transactions-{s}");
+    let table = st.names().table;
     let ddb = foreign_table(&table, "id").await;
 
     for args in [vec!["plan"], vec!["apply", "--yes"]] {

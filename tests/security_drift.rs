@@ -14,16 +14,12 @@ use aws_sdk_dynamodb::types::{
 use common::spec::check_spec;
 use common::{drifted, row, sdk, TestStack};
 
-fn function_name(st: &TestStack) -> String {
-    format!("webhook-processor-{}", st.suffix)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_public_permission_a_function_url_and_a_layer_are_drift_and_apply_removes_them() {
     let st = TestStack::new("secfn");
     st.run(&["apply", "--yes"]).ok();
     let lambda = aws_sdk_lambda::Client::new(&sdk().await);
-    let name = function_name(&st);
+    let name = st.names().function;
     lambda
         .add_permission()
         .function_name(&name)
@@ -120,7 +116,7 @@ async fn remake_table(
         -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder,
 ) {
     let ddb = aws_sdk_dynamodb::Client::new(&sdk().await);
-    let name = format!("transactions-{}", st.suffix);
+    let name = st.names().table;
     ddb.delete_table().table_name(&name).send().await.unwrap();
     let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
     let req = ddb

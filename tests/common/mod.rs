@@ -157,6 +157,41 @@ impl Output {
     }
 }
 
+/// Physical names of a stack's resources, as SPEC §1 and §6 derive them
+/// from the suffix. Copied from the tool's formats on purpose (not imported)
+/// so that a change to the tool's naming shows up as a failing test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    pub function: String,
+    pub table: String,
+    pub log_group: String,
+    pub role: String,
+    pub role_policy: String,
+    pub alias: String,
+    /// The opt-in CloudWatch alarms (SPEC §6).
+    pub alarm_error_rate: String,
+    pub alarm_duration: String,
+    pub alarm_throttles: String,
+    pub alarm_table_errors: String,
+}
+
+/// The physical names of stack `suffix`.
+pub fn names(suffix: &str) -> Names {
+    let s = suffix;
+    Names {
+        function: format!("webhook-processor-{s}"),
+        table: format!("transactions-{s}"),
+        log_group: format!("/aws/lambda/webhook-processor-{s}"),
+        role: format!("webhook-processor-role-{s}"),
+        role_policy: format!("webhook-processor-policy-{s}"),
+        alias: format!("alias/webhook-processor-{s}"),
+        alarm_error_rate: format!("webhook-processor-{s}-error-rate"),
+        alarm_duration: format!("webhook-processor-{s}-duration"),
+        alarm_throttles: format!("webhook-processor-{s}-throttles"),
+        alarm_table_errors: format!("transactions-{s}-system-errors"),
+    }
+}
+
 /// One stack under test: its own suffix and state directory.
 pub struct TestStack {
     pub suffix: String,
@@ -193,6 +228,11 @@ impl TestStack {
             backend: Some(backend.into()),
             ..TestStack::in_dir(suffix, "remote")
         }
+    }
+
+    /// The physical names of this stack's resources.
+    pub fn names(&self) -> Names {
+        names(&self.suffix)
     }
 
     pub fn state_dir(&self) -> PathBuf {

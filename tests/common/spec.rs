@@ -1,7 +1,7 @@
 //! Reads every resource of a stack back with the SDK (never trusting the
 //! tool's own state) and checks each SPEC §1 property.
 
-use super::{sdk, ACCOUNT};
+use super::{names, sdk, ACCOUNT};
 use serde_json::Value;
 
 fn decode(doc: &str) -> Value {
@@ -51,13 +51,14 @@ pub async fn check_spec(s: &str) {
     let iam = aws_sdk_iam::Client::new(&cfg);
     let lambda = aws_sdk_lambda::Client::new(&cfg);
     let r = "us-east-1";
-    let log_group = format!("/aws/lambda/webhook-processor-{s}");
+    let n = names(s);
+    let log_group = &n.log_group;
     let log_arn = format!("arn:aws:logs:{r}:{ACCOUNT}:log-group:{log_group}");
 
     // 1. KMS key, through its alias (2).
     let key = kms
         .describe_key()
-        .key_id(format!("alias/webhook-processor-{s}"))
+        .key_id(&n.alias)
         .send()
         .await
         .unwrap()
@@ -141,14 +142,14 @@ pub async fn check_spec(s: &str) {
     // 3. Log group.
     let groups = logs
         .describe_log_groups()
-        .log_group_name_prefix(&log_group)
+        .log_group_name_prefix(log_group)
         .send()
         .await
         .unwrap();
     let g = groups
         .log_groups()
         .iter()
-        .find(|g| g.log_group_name() == Some(&log_group))
+        .find(|g| g.log_group_name() == Some(log_group.as_str()))
         .unwrap();
     assert_eq!(g.retention_in_days(), Some(30));
     assert_eq!(g.kms_key_id(), Some(key_arn.as_str()));
@@ -161,10 +162,10 @@ pub async fn check_spec(s: &str) {
     tags_ok(t.tags().unwrap(), s);
 
     // 4. Table.
-    let table_name = format!("transactions-{s}");
+    let table_name = &n.table;
     let table = ddb
         .describe_table()
-        .table_name(&table_name)
+        .table_name(table_name)
         .send()
         .await
         .unwrap()
@@ -193,7 +194,7 @@ pub async fn check_spec(s: &str) {
     );
     let pitr = ddb
         .describe_continuous_backups()
-        .table_name(&table_name)
+        .table_name(table_name)
         .send()
         .await
         .unwrap();
@@ -219,10 +220,10 @@ pub async fn check_spec(s: &str) {
     tags_ok(&t, s);
 
     // 5. Role: trust, exactly one inline policy, no managed policy, tags.
-    let role_name = format!("webhook-processor-role-{s}");
+    let role_name = &n.role;
     let role = iam
         .get_role()
-        .role_name(&role_name)
+        .role_name(role_name)
         .send()
         .await
         .unwrap()
@@ -238,25 +239,22 @@ pub async fn check_spec(s: &str) {
     assert_eq!(as_set(&trust_stmts[0]["Action"]), ["sts:AssumeRole"]);
     let inline = iam
         .list_role_policies()
-        .role_name(&role_name)
+        .role_name(role_name)
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        inline.policy_names(),
-        [format!("webhook-processor-policy-{s}")]
-    );
+    assert_eq!(inline.policy_names(), std::slice::from_ref(&n.role_policy));
     let attached = iam
         .list_attached_role_policies()
-        .role_name(&role_name)
+        .role_name(role_name)
         .send()
         .await
         .unwrap();
     assert!(attached.attached_policies().is_empty());
     let doc = iam
         .get_role_policy()
-        .role_name(&role_name)
-        .policy_name(format!("webhook-processor-policy-{s}"))
+        .role_name(role_name)
+        .policy_name(&n.role_policy)
         .send()
         .await
         .unwrap();
@@ -292,7 +290,7 @@ pub async fn check_spec(s: &str) {
     }
     let role_tags: std::collections::HashMap<String, String> = iam
         .list_role_tags()
-        .role_name(&role_name)
+        .role_name(role_name)
         .send()
         .await
         .unwrap()
@@ -305,7 +303,7 @@ pub async fn check_spec(s: &str) {
     // 6. Function.
     let f = lambda
         .get_function()
-        .function_name(format!("webhook-processor-{s}"))
+        .function_name(&n.function)
         .send()
         .await
         .unwrap();
@@ -329,13 +327,13 @@ pub async fn check_spec(s: &str) {
     assert_eq!(c.kms_key_arn(), Some(key_arn.as_str()));
     let env = c.environment().unwrap().variables().unwrap();
     assert_eq!(env.len(), 3);
-    assert_eq!(env["TABLE_NAME"], table_name);
+    assert_eq!(&env["TABLE_NAME"], table_name);
     assert_eq!(env["ENVIRONMENT_SUFFIX"], s);
     assert_eq!(env["LOG_LEVEL"], "info");
     tags_ok(f.tags().unwrap(), s);
     let conc = lambda
         .get_function_concurrency()
-        .function_name(format!("webhook-processor-{s}"))
+        .function_name(&n.function)
         .send()
         .await
         .unwrap();
@@ -377,41 +375,30 @@ pub async fn live_keys(suffix: &str) -> Vec<String> {
 /// group or alias, and no key that is not scheduled for deletion.
 pub async fn check_gone(s: &str) {
     let cfg = sdk().await;
+    let n = names(s);
     let lambda = aws_sdk_lambda::Client::new(&cfg);
     let f = lambda
         .get_function()
-        .function_name(format!("webhook-processor-{s}"))
+        .function_name(&n.function)
         .send()
         .await;
     assert!(f.is_err(), "{s}: function left");
     let iam = aws_sdk_iam::Client::new(&cfg);
-    let role = iam
-        .get_role()
-        .role_name(format!("webhook-processor-role-{s}"))
-        .send()
-        .await;
+    let role = iam.get_role().role_name(&n.role).send().await;
     assert!(role.is_err(), "{s}: role left");
     let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-    let table = ddb
-        .describe_table()
-        .table_name(format!("transactions-{s}"))
-        .send()
-        .await;
+    let table = ddb.describe_table().table_name(&n.table).send().await;
     assert!(table.is_err(), "{s}: table left");
     let logs = aws_sdk_cloudwatchlogs::Client::new(&cfg);
     let groups = logs
         .describe_log_groups()
-        .log_group_name_prefix(format!("/aws/lambda/webhook-processor-{s}"))
+        .log_group_name_prefix(&n.log_group)
         .send()
         .await
         .unwrap();
     assert!(groups.log_groups().is_empty(), "{s}: log group left");
     let kms = aws_sdk_kms::Client::new(&cfg);
-    let alias = kms
-        .describe_key()
-        .key_id(format!("alias/webhook-processor-{s}"))
-        .send()
-        .await;
+    let alias = kms.describe_key().key_id(&n.alias).send().await;
     assert!(alias.is_err(), "{s}: alias left");
     assert_eq!(
         live_keys(s).await,
