@@ -47,16 +47,30 @@ fn the_zip_is_reused_until_a_handler_source_changes() {
             .unwrap()
             .into()
     };
-    run(&["plan"]).ok();
-    assert_eq!(builds(&root), 1);
-    run(&["apply", "--yes"]).ok();
-    let plan = run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.code, 0, "{}", plan.stdout);
+    // A newcomer's first plan: nothing built yet and no function, so the
+    // plan shows everything at once, the code as known after apply.
+    let plan = run(&["plan"]).ok();
     assert_eq!(
         builds(&root),
-        1,
-        "reused: no build for the apply and the plan"
+        0,
+        "the first plan does not wait for the build"
     );
+    assert!(
+        plan.stdout.contains("+ code_sha256") && plan.stdout.contains("(known after apply)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stderr.contains("planning without its code"),
+        "{}",
+        plan.stderr
+    );
+    // Apply builds, and deploys exactly what it built.
+    run(&["apply", "--yes"]).ok();
+    assert_eq!(builds(&root), 1);
+    let plan = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.stdout);
+    assert_eq!(builds(&root), 1, "reused: no build for the plan");
 
     // A new modification time alone changes nothing that is built.
     let main = root.join("handler/src/main.rs");

@@ -178,6 +178,31 @@ pub fn code_package(code: &Code) -> Result<Package> {
     }
 }
 
+/// The code's identity for a `plan`: as `code_package`, except that when
+/// the handler is not built yet (a fresh clone: minutes of cross build) and
+/// the stack's state records no function, the plan does not wait for it —
+/// the function is new, so its code is shown as known after apply, and
+/// apply builds and deploys exactly what it builds.
+pub async fn code_for_plan(code: &Code, store: &dyn crate::state::StateStore) -> Result<String> {
+    if code.handler_zip.is_none() {
+        let root = checkout_root(code.handler_dir.as_deref())?;
+        if let Some(package) = package::cache::cached(&root)? {
+            return Ok(package.code_sha256);
+        }
+        let recorded = store
+            .load()
+            .await?
+            .is_some_and(|s| s.resources.contains_key(crate::program::FUNCTION));
+        if !recorded {
+            eprintln!(
+                "The handler is not built yet and the function does not exist: planning without its code (apply builds it; `webhook-stack package` builds it now)."
+            );
+            return Ok(crate::engine::expr::UNKNOWN.to_owned());
+        }
+    }
+    Ok(code_package(code)?.code_sha256)
+}
+
 /// The checkout whose handler/ is built: found at run time, never through
 /// a path compiled into the binary, so a release binary copied elsewhere
 /// says what it needs instead of building someone else's tree.

@@ -39,14 +39,18 @@ pub async fn run(
     out: Option<&Path>,
 ) -> Result<ExitStatus> {
     let given = crate::settings::from_flags(tuning)?;
-    let package = code_package(code)?;
     let aws = connect(config).await;
     let store = config.backend.open(&config.suffix, &aws);
+    // A saved plan needs the exact code; a plan to read may go without it.
+    let code_sha256 = match out {
+        Some(_) => code_package(code)?.code_sha256,
+        None => super::code_for_plan(code, store.as_ref()).await?,
+    };
     let stack = Stack::load(
         &aws,
         store,
         &config.suffix,
-        package.code_sha256.clone(),
+        code_sha256.clone(),
         SettingsFrom::Flags(given),
     )
     .await?;
@@ -57,7 +61,7 @@ pub async fn run(
     if let Some(out) = out {
         let saved = SavedPlan {
             plan: plan.clone(),
-            code_sha256: package.code_sha256,
+            code_sha256,
         };
         let json = serde_json::to_vec_pretty(&saved).expect("plan serialises");
         std::fs::write(out, json)

@@ -94,24 +94,27 @@ fn cache_dir(root: &Path) -> PathBuf {
         .join("lambda/cache")
 }
 
+/// The cached zip for `root`'s handler, if its inputs are unchanged since it
+/// was built. A damaged entry counts as absent (it is rebuilt, not trusted).
+pub fn cached(root: &Path) -> Result<Option<Package>, PackageError> {
+    let path = cache_dir(root).join(format!("{}.zip", key(root)?));
+    Ok(fs::read(&path)
+        .ok()
+        .filter(|zip| super::bootstrap_from_zip(zip).is_ok())
+        .map(|zip| Package {
+            code_sha256: super::code_sha256(&zip),
+            zip,
+        }))
+}
+
 /// The zip for `root`'s handler: the cached one if its inputs are unchanged,
 /// else built (and cached). The bool says whether it was built.
 pub fn build_or_reuse(root: &Path) -> Result<(Package, bool), PackageError> {
-    let key = key(root)?;
-    let dir = cache_dir(root);
-    let cached = dir.join(format!("{key}.zip"));
-    if let Ok(zip) = fs::read(&cached) {
-        // A damaged entry is rebuilt rather than trusted.
-        if super::bootstrap_from_zip(&zip).is_ok() {
-            return Ok((
-                Package {
-                    code_sha256: super::code_sha256(&zip),
-                    zip,
-                },
-                false,
-            ));
-        }
+    if let Some(package) = cached(root)? {
+        return Ok((package, false));
     }
+    let cached = cache_dir(root).join(format!("{}.zip", key(root)?));
+    let dir = cache_dir(root);
     let exe = build_handler(root)?;
     let package = package_executable(&exe)?;
     store(&dir, &cached, &package.zip);
