@@ -24,10 +24,10 @@ cargo build --release --locked -p webhook-stack
 bin="$root/target/release/webhook-stack"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/webhook-stack-bench-scale.XXXXXX")
-proxy_pid=
+proxy_pids=()
 cleanup() {
   local rc=$?
-  [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null || true
+  for p in "${proxy_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -n "${MOTO_PID:-}" ] && kill "$MOTO_PID" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -42,18 +42,29 @@ moto_start
 trap cleanup EXIT
 moto=$AWS_ENDPOINT_URL
 
-"$python" scripts/aws_proxy.py --upstream "$moto" --port 0 --max-seconds 3000 \
-  --rate-limit IAM=20 >"$work/proxy.out" 2>"$work/proxy.err" &
-proxy_pid=$!
-limited=
-for _ in $(seq 1 200); do
-  limited=$(sed -n 's/^listening on //p' "$work/proxy.out" 2>/dev/null | head -1)
-  [ -n "$limited" ] && break
-  sleep 0.05
-done
-[ -n "$limited" ] || { echo "bench-scale: proxy did not start: $(cat "$work/proxy.err")" >&2; exit 1; }
+# A proxy on a free port; sets proxy_url.
+start_proxy() {
+  local name=$1
+  shift
+  "$python" scripts/aws_proxy.py --upstream "$moto" --port 0 --max-seconds 3000 "$@" \
+    >"$work/proxy-$name.out" 2>"$work/proxy-$name.err" &
+  proxy_pids+=($!)
+  proxy_url=
+  for _ in $(seq 1 200); do
+    proxy_url=$(sed -n 's/^listening on //p' "$work/proxy-$name.out" 2>/dev/null | head -1)
+    [ -n "$proxy_url" ] && return
+    sleep 0.05
+  done
+  echo "bench-scale: proxy $name did not start: $(cat "$work/proxy-$name.err")" >&2
+  exit 1
+}
+start_proxy limited --rate-limit IAM=20
+limited=$proxy_url
+# Connections kept open, as AWS does (moto closes each one).
+start_proxy keepalive --latency-ms 0
+keepalive=$proxy_url
 
-args=(--bin "$bin" --root "$root" --moto "$moto" --limited "$limited" --work "$work"
+args=(--bin "$bin" --root "$root" --moto "$moto" --limited "$limited" --keepalive "$keepalive" --work "$work"
   --stacks "${BENCH_STACKS:-100}")
 [ -n "${BENCH_SKIP_DEFAULT_PATH:-}" ] && args+=(--skip-default-path)
 "$python" bench/scale.py "${args[@]}" &

@@ -127,16 +127,13 @@ impl Stack {
                     (k.as_str(), providers::read(aws, r.kind, &r.id, &hint).await)
                 })
         });
-        let account = aws.sts.get_caller_identity().send();
+        let account = aws.account();
         let (account, found, orphans) = tokio::join!(
             account,
             futures_util::future::join_all(reads),
             futures_util::future::join_all(orphan_reads)
         );
-        let account = account
-            .map_err(|e| StackError::Account(providers::errors::aws_error("GetCallerIdentity")(e)))?
-            .account
-            .unwrap_or_default();
+        let account = account.map_err(StackError::Account)?;
         if let Some(s) = &state {
             crate::state::check_belongs(
                 s,

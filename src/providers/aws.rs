@@ -1,6 +1,7 @@
 //! AWS clients, built once per run from one SDK configuration, and the count
 //! of the calls they make (reported by `--json` and `-v`).
 
+use super::errors::{aws_error, service_error, AwsError};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -162,6 +163,14 @@ pub struct Aws {
     /// For the S3 state backend.
     pub s3: aws_sdk_s3::Client,
     pub calls: Arc<CallLog>,
+    /// Answers that are the same for every stack of a run.
+    once: Arc<PerRun>,
+}
+
+#[derive(Debug, Default)]
+struct PerRun {
+    account: tokio::sync::OnceCell<String>,
+    dynamodb_key: tokio::sync::OnceCell<Option<String>>,
 }
 
 /// Retries: the SDK's adaptive mode (the standard mode's exponential backoff
@@ -266,6 +275,48 @@ impl Aws {
                     .build(),
             ),
             calls,
+            once: Arc::default(),
         }
+    }
+
+    /// The account of the credentials, asked of STS once per run (not once
+    /// per stack of `--all`).
+    pub async fn account(&self) -> Result<String, AwsError> {
+        self.once
+            .account
+            .get_or_try_init(|| async {
+                self.sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map(|o| o.account.unwrap_or_default())
+                    .map_err(aws_error("GetCallerIdentity"))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The ARN of the AWS-managed DynamoDB key (`alias/aws/dynamodb`), once
+    /// per run; `None` when the account has none in this region yet.
+    pub async fn dynamodb_managed_key(&self) -> Result<Option<String>, AwsError> {
+        self.once
+            .dynamodb_key
+            .get_or_try_init(|| async {
+                match self
+                    .kms
+                    .describe_key()
+                    .key_id("alias/aws/dynamodb")
+                    .send()
+                    .await
+                {
+                    Ok(out) => Ok(out.key_metadata().and_then(|m| m.arn()).map(str::to_owned)),
+                    Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => {
+                        Ok(None)
+                    }
+                    Err(e) => Err(aws_error("DescribeKey")(e)),
+                }
+            })
+            .await
+            .cloned()
     }
 }

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 /// plane is global); the others serve more at once.
 pub fn in_flight(service: &str) -> usize {
     match service {
-        "iam" => 4,
+        "iam" => 2,
         "sts" => 4,
         _ => 16,
     }

@@ -38,7 +38,7 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
         .send();
     // Which key is AWS's own for DynamoDB, to tell it from a customer key on
     // the table: asked at once, not after DescribeTable.
-    let managed = aws.kms.describe_key().key_id("alias/aws/dynamodb").send();
+    let managed = aws.dynamodb_managed_key();
     let (described, early, managed) = match &hint.arn {
         Some(arn) => {
             let tags = aws
@@ -149,32 +149,14 @@ fn key_attribute(
 /// The table's SSE key when it is not the AWS-managed `aws/dynamodb` key,
 /// else null (SPEC §1: the seed uses the AWS-managed key). AWS names the
 /// key either way; `alias/aws/dynamodb` says which one is AWS's.
-fn customer_key(
-    arn: &str,
-    managed: Result<
-        aws_sdk_kms::operation::describe_key::DescribeKeyOutput,
-        aws_smithy_runtime_api::client::result::SdkError<
-            aws_sdk_kms::operation::describe_key::DescribeKeyError,
-            aws_smithy_runtime_api::http::Response,
-        >,
-    >,
-) -> Result<Value, AwsError> {
-    match managed {
-        Ok(out) => {
-            let aws_managed = out.key_metadata().and_then(|m| m.arn());
-            Ok(if aws_managed == Some(arn) {
-                Value::Null
-            } else {
-                Value::from(arn)
-            })
-        }
-        // No AWS-managed DynamoDB key in this account and region: the
-        // table's key is someone's own.
-        Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => {
-            Ok(Value::from(arn))
-        }
-        Err(e) => Err(aws_error("DescribeKey")(e)),
-    }
+fn customer_key(arn: &str, managed: Result<Option<String>, AwsError>) -> Result<Value, AwsError> {
+    // No AWS-managed DynamoDB key in this account and region: the table's
+    // key is someone's own.
+    Ok(if managed?.as_deref() == Some(arn) {
+        Value::Null
+    } else {
+        Value::from(arn)
+    })
 }
 
 fn sse_spec(enabled: bool) -> SseSpecification {
