@@ -4,7 +4,7 @@
 
 use super::errors::{aws_error, AwsError};
 use super::props::{map_prop, str_prop, tags_value, TagChanges};
-use super::registry::{Context, Provider};
+use super::provider::{Context, Provider};
 use super::{Aws, Failure, Hint};
 use crate::engine::model::{Kind, Observed, Props};
 use aws_sdk_cloudwatch::types::{

@@ -173,14 +173,14 @@ struct PerRun {
     dynamodb_key: tokio::sync::OnceCell<Option<String>>,
 }
 
-/// Retries: the SDK's adaptive mode (the standard mode's exponential backoff
-/// with full jitter, throttling and 5xx and connection errors retried, plus
-/// a client-side rate limiter that slows a service's client down when AWS
-/// throttles it, shared by every stack of a run) with more attempts than the
-/// default of 3, since an apply is many calls and a run over a hundred
-/// stacks meets throttling. Timeouts bound each attempt and each operation.
+/// Retries: the SDK's standard mode (exponential backoff with full jitter,
+/// throttling and 5xx and connection errors retried) with more attempts than
+/// its default of 3, since an apply is many calls and a run over a hundred
+/// stacks meets throttling; the pace after throttling is our own
+/// (`limits.rs`), which measured better than the SDK's adaptive mode.
+/// Timeouts bound each attempt and each operation.
 fn sdk_retry_and_timeouts() -> (RetryConfig, TimeoutConfig) {
-    let retry = RetryConfig::adaptive()
+    let retry = RetryConfig::standard()
         .with_max_attempts(8)
         .with_initial_backoff(Duration::from_millis(100))
         .with_max_backoff(Duration::from_secs(5));
@@ -240,18 +240,29 @@ impl Aws {
         let calls = Arc::new(CallLog::default());
         let counter = CountCalls(calls.clone());
         let http = super::limits::base_client();
-        let limited = |service: &str| {
-            super::limits::Limited::new(http.clone(), super::limits::in_flight(service))
+        // Each service's client: its own pace and calls-in-flight limit.
+        let paced = |service: &str| {
+            let pacer = super::limits::Pacer::new();
+            (
+                super::limits::Limited::new(
+                    http.clone(),
+                    super::limits::in_flight(service),
+                    pacer.clone(),
+                ),
+                super::limits::Feedback(pacer),
+            )
         };
         macro_rules! client {
-            ($krate:ident, $service:literal) => {
+            ($krate:ident, $service:literal) => {{
+                let (http, feedback) = paced($service);
                 $krate::Client::from_conf(
                     $krate::config::Builder::from(sdk)
-                        .http_client(limited($service))
+                        .http_client(http)
+                        .interceptor(feedback)
                         .interceptor(counter.clone())
                         .build(),
                 )
-            };
+            }};
         }
         Aws {
             region: sdk
@@ -267,13 +278,17 @@ impl Aws {
             sts: client!(aws_sdk_sts, "sts"),
             // Path-style against an emulator's endpoint (`http://host:port/bucket/key`):
             // a virtual-hosted `bucket.localhost` would not resolve.
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(sdk)
-                    .http_client(limited("s3"))
-                    .force_path_style(sdk.endpoint_url().is_some())
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
+            s3: {
+                let (http, feedback) = paced("s3");
+                aws_sdk_s3::Client::from_conf(
+                    aws_sdk_s3::config::Builder::from(sdk)
+                        .http_client(http)
+                        .interceptor(feedback)
+                        .force_path_style(sdk.endpoint_url().is_some())
+                        .interceptor(counter.clone())
+                        .build(),
+                )
+            },
             calls,
             once: Arc::default(),
         }

@@ -4,7 +4,7 @@
 use super::errors::{aws_error, service_error, AwsError};
 use super::policy;
 use super::props::{bool_prop, changed, str_prop, tags_value, TagChanges};
-use super::registry::{Context, Provider};
+use super::provider::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
 use super::{Aws, Failure, Hint};
 use crate::engine::model::Kind;

@@ -14,6 +14,7 @@ pub mod log_group;
 mod mocked;
 pub mod policy;
 mod props;
+pub mod provider;
 pub mod registry;
 pub mod retry;
 pub mod role;
@@ -64,7 +65,7 @@ pub struct Hint {
 }
 
 impl Hint {
-    pub fn from_state(r: &crate::state::ResourceState) -> Hint {
+    pub fn from_state(r: &crate::engine::state::ResourceState) -> Hint {
         Hint {
             arn: r.outputs.get("arn").cloned(),
             inline_policy_names: r
