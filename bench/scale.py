@@ -179,13 +179,13 @@ class Scale:
         d = self.work / "state-default"
         d.mkdir(exist_ok=True)
         where = ["--state-dir", str(d)]
-        # Warm the cache (builds the arm64 handler if it is not cached yet),
-        # then deploy exactly that zip.
-        log("default path: building or reusing the handler zip")
-        pkg = self.ws(["package", "--out", str(self.work / "handler.zip")], self.a.moto, [], cwd=root)
-        del pkg
-        zipa = ["--handler-zip", str(self.work / "handler.zip")]
-        self.ws(["apply", "--yes", *zipa], self.a.moto, where, suffix="default")
+        # Deploy without a zip: the handler is built, or reused from the
+        # cache; then the same zip is what `--handler-zip` is given.
+        log("default path: apply without --handler-zip (builds the handler unless cached)")
+        self.ws(["apply", "--yes"], self.a.moto, where, suffix="default", cwd=root)
+        cache = Path(os.environ.get("CARGO_TARGET_DIR", root / "target")) / "lambda" / "cache"
+        newest = max(cache.glob("*.zip"), key=lambda p: p.stat().st_mtime)
+        zipa = ["--handler-zip", str(newest)]
         without, given = [], []
         for _ in range(5):
             without.append(self.ws(["plan", "--detailed-exitcode"], self.a.moto, where,
