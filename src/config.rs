@@ -78,6 +78,42 @@ impl Config {
     }
 }
 
+/// Where the function's code comes from, checked at the edge.
+#[derive(Debug, Clone)]
+pub enum CodeSource {
+    /// A prebuilt zip (`--handler-zip`).
+    Zip(std::path::PathBuf),
+    /// `handler/` of a checkout, built for arm64 (`--handler-dir`, else the
+    /// checkout that holds the working directory).
+    Checkout(Option<std::path::PathBuf>),
+}
+
+impl CodeSource {
+    pub fn from_cli(c: &crate::cli::Code) -> Self {
+        match &c.handler_zip {
+            Some(zip) => CodeSource::Zip(zip.clone()),
+            None => CodeSource::Checkout(c.handler_dir.clone()),
+        }
+    }
+}
+
+/// How a changing command goes ahead: confirmed or not, and how many
+/// resources at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Confirmation {
+    pub yes: bool,
+    pub parallelism: usize,
+}
+
+impl Confirmation {
+    pub fn from_cli(c: &crate::cli::Confirm) -> Result<Self, ConfigError> {
+        Ok(Confirmation {
+            yes: c.yes,
+            parallelism: check_parallelism(c.parallelism)?,
+        })
+    }
+}
+
 /// A duration as Terraform's `-lock-timeout` takes it: numbers with units
 /// `ms`, `s`, `m` or `h`, e.g. `0s`, `500ms`, `1m30s`; at most a day.
 pub fn parse_duration(text: &str) -> Option<Duration> {
@@ -109,9 +145,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 }
 
 /// `--replace` names: each must be one of the program's resources.
-pub fn check_replace(r: &crate::cli::Replace) -> Result<Vec<String>, ConfigError> {
+pub fn check_replace(names: &[String]) -> Result<Vec<String>, ConfigError> {
     let mut out = Vec::new();
-    for name in &r.resources {
+    for name in names {
         if !crate::program::RESOURCES.contains(&name.as_str()) {
             return Err(ConfigError::Replace { name: name.clone() });
         }

@@ -5,12 +5,12 @@ use super::walk::{execute, report_outcome};
 use super::{
     code_package, confirm, connect, outputs, print_json, print_plan, report_calls, ExitStatus,
 };
-use crate::cli::{Code, Confirm, Tuning};
-use crate::config::{check_parallelism, Config};
+use crate::config::{CodeSource, Config, Confirmation};
 use crate::engine::model::Schema;
 use crate::engine::plan::Action;
 use crate::providers::Providers;
 use crate::providers::Registry;
+use crate::settings::Values;
 use crate::stack::{SettingsFrom, Stack};
 use crate::state::{Lease, State};
 use anyhow::{bail, Context, Result};
@@ -35,26 +35,22 @@ pub(super) fn load_saved(path: &Path) -> Result<SavedPlan> {
         .map(|(k, u)| (k.clone(), u.value.clone()))
         .collect();
     crate::settings::resolve(&Default::default(), &values).map_err(|e| invalid(&e))?;
-    let replace = crate::cli::Replace {
-        resources: saved.plan.replace.clone(),
-    };
-    crate::config::check_replace(&replace).map_err(|e| invalid(&e))?;
+    crate::config::check_replace(&saved.plan.replace).map_err(|e| invalid(&e))?;
     Ok(saved)
 }
 
 pub async fn run(
     config: &Config,
-    code: &Code,
-    tuning: &Tuning,
+    code: &CodeSource,
+    given: &Values,
     replace: &[String],
-    opts: &Confirm,
+    opts: Confirmation,
     plan_file: Option<&Path>,
 ) -> Result<ExitStatus> {
-    let parallelism = check_parallelism(opts.parallelism)?;
+    let parallelism = opts.parallelism;
     if plan_file.is_some() && !replace.is_empty() {
         bail!("--replace cannot change a saved plan, which is applied as reviewed: make a new one with `plan --replace RESOURCE --out FILE`");
     }
-    let given = crate::settings::from_flags(tuning)?;
     if plan_file.is_some() && !given.is_empty() {
         bail!("settings cannot change a saved plan, which is applied as reviewed with the settings it shows: make a new one with `plan --out FILE` and the flags");
     }
@@ -66,7 +62,7 @@ pub async fn run(
     // A saved plan carries the settings it was made with.
     let settings = match &saved {
         Some(s) => SettingsFrom::Plan(s.plan.settings.clone()),
-        None => SettingsFrom::Flags(given),
+        None => SettingsFrom::Flags(given.clone()),
     };
     let stack = Stack::load(
         &aws,

@@ -2,17 +2,15 @@
 
 use super::walk::{execute, report_outcome};
 use super::{confirm, connect, print_json, print_plan, report_calls, ExitStatus};
-use crate::cli::Confirm;
-use crate::config::{check_deletion_window, check_parallelism, Config};
+use crate::config::{Config, Confirmation};
 use crate::providers::Providers;
 use crate::render::summary_line;
 use crate::stack::{SettingsFrom, Stack};
 use anyhow::Result;
 use std::sync::Arc;
 
-pub async fn run(config: &Config, opts: &Confirm, window_days: i32) -> Result<ExitStatus> {
-    let parallelism = check_parallelism(opts.parallelism)?;
-    let window_days = check_deletion_window(window_days)?;
+pub async fn run(config: &Config, opts: Confirmation, window_days: i32) -> Result<ExitStatus> {
+    let parallelism = opts.parallelism;
     let aws = connect(config).await;
     let store = config.backend.open(&config.suffix, &aws);
     let lease = store.lock("destroy", config.lock_timeout).await?;

@@ -11,10 +11,12 @@ mod settings;
 mod state;
 mod walk;
 
-use crate::cli::{Cli, Code, Command};
+use crate::cli::{Cli, Command};
 use crate::config::Config;
+use crate::config::{CodeSource, Confirmation};
 use crate::package::{self, Package};
 use crate::providers::{Aws, CallCounts};
+use crate::settings::from_flags;
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -48,11 +50,12 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             out,
             all: false,
         } => {
-            let replace = crate::config::check_replace(&replace)?;
+            let replace = crate::config::check_replace(&replace.resources)?;
+            let given = from_flags(&tuning)?;
             plan::run(
                 &config,
-                &code,
-                &tuning,
+                &CodeSource::from_cli(&code),
+                &given,
                 &replace,
                 detailed_exitcode,
                 out.as_deref(),
@@ -67,8 +70,16 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             all: true,
             ..
         } => {
-            let replace = crate::config::check_replace(&replace)?;
-            plan::run_all(&config, &code, &tuning, &replace, detailed_exitcode).await
+            let replace = crate::config::check_replace(&replace.resources)?;
+            let given = from_flags(&tuning)?;
+            plan::run_all(
+                &config,
+                &CodeSource::from_cli(&code),
+                &given,
+                &replace,
+                detailed_exitcode,
+            )
+            .await
         }
         Command::Apply {
             code,
@@ -77,13 +88,15 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             confirm,
             plan_file,
         } => {
-            let replace = crate::config::check_replace(&replace)?;
+            let replace = crate::config::check_replace(&replace.resources)?;
+            let given = from_flags(&tuning)?;
+            let confirmation = Confirmation::from_cli(&confirm)?;
             apply::run(
                 &config,
-                &code,
-                &tuning,
+                &CodeSource::from_cli(&code),
+                &given,
                 &replace,
-                &confirm,
+                confirmation,
                 plan_file.as_deref(),
             )
             .await
@@ -91,7 +104,11 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Destroy {
             confirm,
             kms_deletion_window_days,
-        } => destroy::run(&config, &confirm, kms_deletion_window_days).await,
+        } => {
+            let confirmation = Confirmation::from_cli(&confirm)?;
+            let window = crate::config::check_deletion_window(kms_deletion_window_days)?;
+            destroy::run(&config, confirmation, window).await
+        }
         Command::Drift { all: false } => drift::run(&config).await,
         Command::Drift { all: true } => drift::run_all(&config).await,
         Command::Outputs => outputs::run(&config).await,
@@ -160,9 +177,9 @@ pub async fn connect(config: &Config) -> Aws {
 
 /// The function's code: the given zip, or handler/ built for arm64 and zipped
 /// (reused from the cache while nothing it is built from has changed).
-pub fn code_package(code: &Code) -> Result<Package> {
-    match &code.handler_zip {
-        Some(path) => {
+pub fn code_package(code: &CodeSource) -> Result<Package> {
+    match code {
+        CodeSource::Zip(path) => {
             let zip = package::read_file(path)?;
             package::bootstrap_from_zip(&zip)
                 .with_context(|| format!("{} is not a Lambda code package", path.display()))?;
@@ -171,8 +188,8 @@ pub fn code_package(code: &Code) -> Result<Package> {
                 zip,
             })
         }
-        None => {
-            let root = checkout_root(code.handler_dir.as_deref())?;
+        CodeSource::Checkout(dir) => {
+            let root = checkout_root(dir.as_deref())?;
             Ok(package::cache::build_or_reuse(&root)?.0)
         }
     }
@@ -183,9 +200,12 @@ pub fn code_package(code: &Code) -> Result<Package> {
 /// the stack's state records no function, the plan does not wait for it —
 /// the function is new, so its code is shown as known after apply, and
 /// apply builds and deploys exactly what it builds.
-pub async fn code_for_plan(code: &Code, store: &dyn crate::state::StateStore) -> Result<String> {
-    if code.handler_zip.is_none() {
-        let root = checkout_root(code.handler_dir.as_deref())?;
+pub async fn code_for_plan(
+    code: &CodeSource,
+    store: &dyn crate::state::StateStore,
+) -> Result<String> {
+    if let CodeSource::Checkout(dir) = code {
+        let root = checkout_root(dir.as_deref())?;
         if let Some(package) = package::cache::cached(&root)? {
             return Ok(package.code_sha256);
         }

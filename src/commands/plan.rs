@@ -1,10 +1,11 @@
 //! `plan`: what apply would change.
 
 use super::{code_package, connect, print_json, print_plan, report_calls, ExitStatus};
-use crate::cli::{Code, Tuning};
+use crate::config::CodeSource;
 use crate::config::Config;
 use crate::engine::plan::Plan;
 use crate::providers::CallCounts;
+use crate::settings::Values;
 use crate::stack::{SettingsFrom, Stack};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -32,13 +33,12 @@ pub struct SavedPlan {
 
 pub async fn run(
     config: &Config,
-    code: &Code,
-    tuning: &Tuning,
+    code: &CodeSource,
+    given: &Values,
     replace: &[String],
     detailed: bool,
     out: Option<&Path>,
 ) -> Result<ExitStatus> {
-    let given = crate::settings::from_flags(tuning)?;
     let aws = connect(config).await;
     let store = config.backend.open(&config.suffix, &aws);
     // A saved plan needs the exact code; a plan to read may go without it.
@@ -51,7 +51,7 @@ pub async fn run(
         store,
         &config.suffix,
         code_sha256.clone(),
-        SettingsFrom::Flags(given),
+        SettingsFrom::Flags(given.clone()),
     )
     .await?;
     let plan = stack.plan(replace)?;
@@ -104,12 +104,11 @@ pub fn print_warnings(warnings: &[String]) {
 /// failed; with `--detailed-exitcode`, 2 if any has changes.
 pub async fn run_all(
     config: &Config,
-    code: &Code,
-    tuning: &Tuning,
+    code: &CodeSource,
+    given: &Values,
     replace: &[String],
     detailed: bool,
 ) -> Result<ExitStatus> {
-    let given = crate::settings::from_flags(tuning)?;
     let aws = connect(config).await;
     let suffixes = config.backend.list(&aws).await?;
     let package = code_package(code)?;

@@ -1,5 +1,6 @@
-//! Plan and apply, independent of AWS: resources are data, providers are
-//! reached through the [`apply::Executor`] trait and a normaliser function.
+//! Plan and apply, independent of AWS: resources are data (type tokens and
+//! property maps); what a type means comes through the [`model::Schema`]
+//! trait, and operations go out through the [`apply::Executor`] trait.
 
 pub mod apply;
 pub mod diff;

@@ -1,5 +1,5 @@
-//! One module per AWS resource type, each a [`registry::Provider`] listed in
-//! the registry; this file runs the walker's operations through them.
+//! One module per AWS resource type, each a [`provider::Provider`] listed in
+//! `registry.rs`; this file runs the walker's operations through them.
 
 pub mod account;
 pub mod alarm;
