@@ -1,7 +1,7 @@
 //! `drift`: compare every managed resource with what was last applied.
 //! Read-only: no AWS write, no state write, no lock.
 
-use super::{connect, print_json, report_calls, ExitStatus};
+use super::{connect, emit, report_calls, ExitStatus};
 use crate::config::Config;
 use crate::engine::drift::{
     detect, summarize, DriftSummary, ResourceDrift, Status, DRIFT_FORMAT_VERSION,
@@ -13,6 +13,7 @@ use crate::stack::Stack;
 use crate::state::StateStore;
 use anyhow::{bail, Result};
 use serde::Serialize;
+use std::fmt;
 use std::sync::Arc;
 
 /// One stack's drift, as `drift --json` prints it (schema in README).
@@ -27,13 +28,73 @@ struct StackDrift {
     resources: Vec<ResourceDrift>,
 }
 
+/// `drift`: one stack.
 #[derive(Serialize)]
-struct DriftReport<'a> {
+struct DriftReport {
     format_version: u32,
     checked_at: String,
     #[serde(flatten)]
-    stack: &'a StackDrift,
+    stack: StackDrift,
     aws_calls: CallCounts,
+}
+
+impl fmt::Display for DriftReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.stack.fmt(f)
+    }
+}
+
+/// One stack of `drift --all`: its drift, or why it could not be checked.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Checked {
+    Drift(StackDrift),
+    Failed { suffix: String, error: String },
+}
+
+/// `drift --all`.
+#[derive(Serialize)]
+struct AllDriftReport {
+    format_version: u32,
+    checked_at: String,
+    drifted: bool,
+    stacks: Vec<Checked>,
+    aws_calls: CallCounts,
+}
+
+impl AllDriftReport {
+    fn counts(&self) -> (usize, usize) {
+        let drifted = self
+            .stacks
+            .iter()
+            .filter(|s| matches!(s, Checked::Drift(d) if d.drifted))
+            .count();
+        let failed = self
+            .stacks
+            .iter()
+            .filter(|s| matches!(s, Checked::Failed { .. }))
+            .count();
+        (drifted, failed)
+    }
+}
+
+impl fmt::Display for AllDriftReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for stack in &self.stacks {
+            match stack {
+                Checked::Drift(d) => writeln!(f, "== stack {}\n{d}", d.suffix)?,
+                Checked::Failed { suffix, error } => {
+                    writeln!(f, "== stack {suffix}\nError: {error}\n")?
+                }
+            }
+        }
+        let (drifted, failed) = self.counts();
+        writeln!(
+            f,
+            "{} stack(s): {drifted} drifted, {failed} could not be checked.",
+            self.stacks.len()
+        )
+    }
 }
 
 fn now() -> String {
@@ -76,65 +137,68 @@ async fn check(aws: &Aws, store: Arc<dyn StateStore>, suffix: &Suffix) -> Result
     })
 }
 
-fn print_text(d: &StackDrift) {
-    let width = d
-        .resources
-        .iter()
-        .map(|r| r.resource.len())
-        .max()
-        .unwrap_or(0);
-    for r in &d.resources {
-        println!(
-            "{:<width$}  {:<8}  {} {}",
-            r.resource,
-            status_word(r.status),
-            r.kind,
-            r.id
-        );
-        for p in &r.drifted_properties {
-            println!(
-                "    {}: expected {}, actual {}",
-                p.path, p.expected, p.actual
-            );
+impl fmt::Display for StackDrift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .resources
+            .iter()
+            .map(|r| r.resource.len())
+            .max()
+            .unwrap_or(0);
+        for r in &self.resources {
+            writeln!(
+                f,
+                "{:<width$}  {:<8}  {} {}",
+                r.resource,
+                status_word(r.status),
+                r.kind,
+                r.id
+            )?;
+            for p in &r.drifted_properties {
+                writeln!(
+                    f,
+                    "    {}: expected {}, actual {}",
+                    p.path, p.expected, p.actual
+                )?;
+            }
         }
-    }
-    let s = d.summary;
-    println!(
-        "\nDrift: {} in sync, {} modified, {} deleted.",
-        s.in_sync, s.modified, s.deleted
-    );
-    if d.drifted {
-        println!(
-            "Run `webhook-stack plan` to see the changes that undo it, and `apply` to make them."
-        );
+        let s = self.summary;
+        writeln!(
+            f,
+            "\nDrift: {} in sync, {} modified, {} deleted.",
+            s.in_sync, s.modified, s.deleted
+        )?;
+        if self.drifted {
+            writeln!(
+                f,
+                "Run `webhook-stack plan` to see the changes that undo it, and `apply` to make them."
+            )?;
+        }
+        Ok(())
     }
 }
 
 pub async fn run(config: &Config) -> Result<ExitStatus> {
     let aws = connect(config).await;
     let store = config.backend.open(&config.suffix, &aws);
-    let d = check(&aws, store, &config.suffix).await?;
-    let calls = aws.calls.counts();
-    if config.json {
-        print_json(&DriftReport {
-            format_version: DRIFT_FORMAT_VERSION,
-            checked_at: now(),
-            stack: &d,
-            aws_calls: calls.clone(),
-        });
-    } else {
-        print_text(&d);
-    }
-    report_calls(config, &calls);
-    Ok(if d.drifted {
+    let stack = check(&aws, store, &config.suffix).await?;
+    let report = DriftReport {
+        format_version: DRIFT_FORMAT_VERSION,
+        checked_at: now(),
+        stack,
+        aws_calls: aws.calls.counts(),
+    };
+    emit(config, &report);
+    report_calls(config, &report.aws_calls);
+    Ok(if report.stack.drifted {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
     })
 }
 
-/// Every stack in the state directory, concurrently. Exit 1 if any check
-/// failed, else 2 if any stack drifted, else 0.
+/// Every stack in the backend, 16 at a time. Exit 1 if any check failed,
+/// else 2 if any stack drifted, else 0.
 pub async fn run_all(config: &Config) -> Result<ExitStatus> {
     let aws = connect(config).await;
     let suffixes = config.backend.list(&aws).await?;
@@ -142,49 +206,29 @@ pub async fn run_all(config: &Config) -> Result<ExitStatus> {
         .iter()
         .map(|s| check(&aws, config.backend.open(s, &aws), s));
     let results = super::at_most(super::STACKS_AT_ONCE, checks).await;
-    let calls = aws.calls.counts();
-    let (mut errors, mut drifted) = (0, 0);
-    let mut stacks = Vec::new();
-    for (suffix, result) in suffixes.iter().zip(&results) {
-        match result {
-            Ok(d) => {
-                drifted += usize::from(d.drifted);
-                stacks.push(serde_json::to_value(d).expect("serialisable"));
-                if !config.json {
-                    println!("== stack {suffix}");
-                    print_text(d);
-                    println!();
-                }
-            }
-            Err(e) => {
-                errors += 1;
-                stacks.push(
-                    serde_json::json!({"suffix": suffix.as_str(), "error": format!("{e:#}")}),
-                );
-                if !config.json {
-                    println!("== stack {suffix}\nError: {e:#}\n");
-                }
-            }
-        }
-    }
-    if config.json {
-        print_json(&serde_json::json!({
-            "format_version": DRIFT_FORMAT_VERSION,
-            "checked_at": now(),
-            "drifted": drifted > 0,
-            "stacks": stacks,
-            "aws_calls": calls,
-        }));
-    } else {
-        println!(
-            "{} stack(s): {} drifted, {} could not be checked.",
-            suffixes.len(),
-            drifted,
-            errors
-        );
-    }
-    report_calls(config, &calls);
-    Ok(if errors > 0 {
+    let stacks: Vec<Checked> = suffixes
+        .iter()
+        .zip(results)
+        .map(|(suffix, result)| match result {
+            Ok(d) => Checked::Drift(d),
+            Err(e) => Checked::Failed {
+                suffix: suffix.to_string(),
+                error: format!("{e:#}"),
+            },
+        })
+        .collect();
+    let mut report = AllDriftReport {
+        format_version: DRIFT_FORMAT_VERSION,
+        checked_at: now(),
+        drifted: false,
+        stacks,
+        aws_calls: aws.calls.counts(),
+    };
+    let (drifted, failed) = report.counts();
+    report.drifted = drifted > 0;
+    emit(config, &report);
+    report_calls(config, &report.aws_calls);
+    Ok(if failed > 0 {
         ExitStatus::Failure
     } else if drifted > 0 {
         ExitStatus::Changes

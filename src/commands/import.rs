@@ -1,11 +1,14 @@
 //! `import`: adopt resources that exist under the stack's names into state,
 //! without changing them.
 
-use super::{connect, print_json, report_calls, ExitStatus};
+use super::{connect, emit, report_calls, ExitStatus};
 use crate::config::Config;
+use crate::providers::CallCounts;
 use crate::stack::{SettingsFrom, Stack};
 use crate::state::ResourceState;
 use anyhow::Result;
+use serde::Serialize;
+use std::fmt;
 
 pub async fn run(config: &Config) -> Result<ExitStatus> {
     let aws = connect(config).await;
@@ -49,25 +52,52 @@ pub async fn run(config: &Config) -> Result<ExitStatus> {
     if !imported.is_empty() {
         stack.store.save(&mut state, &lease).await?;
     }
-    if config.json {
-        print_json(&serde_json::json!({
-            "imported": imported.iter().map(|(k, id)| serde_json::json!({"resource": k, "id": id})).collect::<Vec<_>>(),
-            "not_found": missing,
-            "aws_calls": aws.calls.counts(),
-        }));
-    } else {
-        for (k, id) in &imported {
-            println!("{k}: imported {id}");
-        }
-        for k in &missing {
-            println!("{k}: not found in AWS under the stack's name; apply will create it");
-        }
-        println!(
-            "Imported {} resource(s); {} already in state.",
-            imported.len(),
-            stack.declared.len() - imported.len() - missing.len()
-        );
-    }
-    report_calls(config, &aws.calls.counts());
+    let report = ImportReport {
+        already: stack.declared.len() - imported.len() - missing.len(),
+        imported: imported
+            .into_iter()
+            .map(|(resource, id)| Imported { resource, id })
+            .collect(),
+        not_found: missing,
+        aws_calls: aws.calls.counts(),
+    };
+    emit(config, &report);
+    report_calls(config, &report.aws_calls);
     Ok(ExitStatus::Success)
+}
+
+#[derive(Serialize)]
+struct Imported {
+    resource: &'static str,
+    id: String,
+}
+
+/// `import`: what was recorded, and what AWS does not have.
+#[derive(Serialize)]
+struct ImportReport {
+    imported: Vec<Imported>,
+    not_found: Vec<&'static str>,
+    #[serde(skip)]
+    already: usize,
+    aws_calls: CallCounts,
+}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for i in &self.imported {
+            writeln!(f, "{}: imported {}", i.resource, i.id)?;
+        }
+        for k in &self.not_found {
+            writeln!(
+                f,
+                "{k}: not found in AWS under the stack's name; apply will create it"
+            )?;
+        }
+        writeln!(
+            f,
+            "Imported {} resource(s); {} already in state.",
+            self.imported.len(),
+            self.already
+        )
+    }
 }

@@ -295,6 +295,16 @@ pub fn print_plan(config: &Config, plan: &crate::engine::plan::Plan) {
     print!("{}", crate::render::plan_text(plan, style));
 }
 
+/// What a command reports on stdout: text for people (`Display`), or JSON
+/// for scripts (`Serialize`) with `--json`.
+pub fn emit<R: std::fmt::Display + serde::Serialize>(config: &Config, report: &R) {
+    if config.json {
+        print_json(report);
+    } else {
+        print!("{report}");
+    }
+}
+
 pub fn print_json<T: serde::Serialize>(v: &T) {
     println!("{}", serde_json::to_string_pretty(v).expect("serialisable"));
 }

@@ -1,12 +1,15 @@
 //! `config`, `config set/get/unset`: the stack's settings, saved with its
 //! state (SPEC §5). Writes hold the stack's lock; reads take none.
 
-use super::{connect, print_json, ExitStatus};
+use super::{connect, emit, ExitStatus};
 use crate::cli::ConfigAction;
 use crate::config::Config;
-use crate::settings::{self, Source, Values};
+use crate::settings::{self, Source, Used, Values};
 use crate::state::State;
 use anyhow::{bail, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
 
 pub async fn run(config: &Config, action: Option<ConfigAction>) -> Result<ExitStatus> {
     let aws = connect(config).await;
@@ -15,26 +18,14 @@ pub async fn run(config: &Config, action: Option<ConfigAction>) -> Result<ExitSt
         None => {
             let saved = saved(store.load().await?);
             let (_, used) = settings::resolve(&saved, &Values::new())?;
-            if config.json {
-                print_json(&used);
-            } else {
-                let width = used.keys().map(String::len).max().unwrap_or(0);
-                for (k, u) in &used {
-                    let note = match u.source {
-                        Source::Default => "  (default)",
-                        _ => "",
-                    };
-                    println!("{k:<width$}  {}{note}", settings::display(&u.value));
-                }
-            }
+            emit(config, &List(used));
         }
         Some(ConfigAction::Get { key }) => {
             settings::parse_key(&key)?;
             let saved = saved(store.load().await?);
             let (_, used) = settings::resolve(&saved, &Values::new())?;
             match used.get(&key) {
-                Some(u) if config.json => print_json(u),
-                Some(u) => println!("{}", settings::display(&u.value)),
+                Some(u) => emit(config, &One(u)),
                 None => bail!("{key} is not set and has no default"),
             }
         }
@@ -88,4 +79,35 @@ pub async fn run(config: &Config, action: Option<ConfigAction>) -> Result<ExitSt
 
 fn saved(state: Option<State>) -> Values {
     state.map(|s| s.settings).unwrap_or_default()
+}
+
+/// `config`: every setting, `(default)` marking those not saved.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct List(BTreeMap<String, Used>);
+
+impl fmt::Display for List {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self.0.keys().map(String::len).max().unwrap_or(0);
+        for (k, u) in &self.0 {
+            let note = match u.source {
+                Source::Default => "  (default)",
+                _ => "",
+            };
+            writeln!(f, "{k:<width$}  {}{note}", settings::display(&u.value))?;
+        }
+        Ok(())
+    }
+}
+
+/// `config get KEY`: the value alone (a string bare), or as JSON with its
+/// source.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct One<'a>(&'a Used);
+
+impl fmt::Display for One<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", settings::display(&self.0.value))
+    }
 }

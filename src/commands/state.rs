@@ -1,11 +1,13 @@
 //! `state list`, `state show RESOURCE`, `state migrate --to URL`.
 
-use super::{connect, print_json, ExitStatus};
+use super::{connect, emit, ExitStatus};
 use crate::cli::StateAction;
 use crate::config::Config;
-use crate::state::{Backend, State, StateStore};
+use crate::engine::model::Kind;
+use crate::state::{Backend, ResourceState, State, StateStore};
 use anyhow::{bail, Result};
-use serde_json::json;
+use serde::Serialize;
+use std::fmt;
 
 pub async fn run(config: &Config, action: StateAction) -> Result<ExitStatus> {
     let aws = connect(config).await;
@@ -13,30 +15,7 @@ pub async fn run(config: &Config, action: StateAction) -> Result<ExitStatus> {
     match action {
         StateAction::List => {
             let state = existing(store.as_ref()).await?;
-            if config.json {
-                let rows: Vec<_> = state
-                    .resources
-                    .iter()
-                    .map(|(k, r)| json!({"resource": k, "type": r.kind, "id": r.id, "serial": r.serial}))
-                    .collect();
-                print_json(
-                    &json!({"serial": state.serial, "lineage": state.lineage, "resources": rows}),
-                );
-            } else {
-                let width = state.resources.keys().map(String::len).max().unwrap_or(0);
-                for (k, r) in &state.resources {
-                    println!(
-                        "{k:<width$}  {:<22}  {}  (serial {})",
-                        r.kind, r.id, r.serial
-                    );
-                }
-                for (k, p) in &state.pending {
-                    println!(
-                        "{k:<width$}  {:<22}  (creation pending since {})",
-                        p.kind, p.started
-                    );
-                }
-            }
+            emit(config, &ListReport::of(&state));
         }
         StateAction::Show { resource } => {
             let state = existing(store.as_ref()).await?;
@@ -48,19 +27,13 @@ pub async fn run(config: &Config, action: StateAction) -> Result<ExitStatus> {
                     known.join(", ")
                 );
             };
-            if config.json {
-                print_json(&json!({"resource": resource, "state": r}));
-            } else {
-                println!(
-                    "# {resource} ({}), id {}, last written at serial {}",
-                    r.kind, r.id, r.serial
-                );
-                println!("properties = {}", pretty(&r.properties));
-                println!("outputs = {}", pretty(&r.outputs));
-                if !r.dependencies.is_empty() {
-                    println!("dependencies = {}", r.dependencies.join(", "));
-                }
-            }
+            emit(
+                config,
+                &ShowReport {
+                    resource: &resource,
+                    state: r,
+                },
+            );
         }
         StateAction::Migrate { to } => {
             let target = Backend::parse(&to)?;
@@ -90,26 +63,17 @@ pub async fn run(config: &Config, action: StateAction) -> Result<ExitStatus> {
             dest.save(&mut copy, &dest_lease).await?;
             debug_assert_eq!(copy.serial, state.serial);
             drop((dest_lease, source_lease));
-            if config.json {
-                print_json(&json!({
-                    "from": store.location(),
-                    "to": dest.location(),
-                    "lineage": copy.lineage,
-                    "serial": copy.serial,
-                }));
-            } else {
-                println!(
-                    "Copied the state of stack {} from {} to {} (lineage {}, serial {}).\n\
-                     The old copy is still at {}: use --backend {} from now on, and delete the old copy once every teammate has switched.",
-                    config.suffix,
-                    store.location(),
-                    dest.location(),
-                    copy.lineage,
-                    copy.serial,
-                    store.location(),
-                    target.url()
-                );
-            }
+            emit(
+                config,
+                &MigrateReport {
+                    suffix: config.suffix.to_string(),
+                    from: store.location(),
+                    to: dest.location(),
+                    backend: target.url(),
+                    lineage: copy.lineage,
+                    serial: copy.serial,
+                },
+            );
         }
     }
     Ok(ExitStatus::Success)
@@ -124,4 +88,126 @@ async fn existing(store: &dyn StateStore) -> Result<State> {
 
 fn pretty<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).expect("serialisable")
+}
+
+#[derive(Serialize)]
+struct Row {
+    resource: String,
+    #[serde(rename = "type")]
+    kind: Kind,
+    id: String,
+    serial: u64,
+}
+
+/// `state list`.
+#[derive(Serialize)]
+struct ListReport {
+    serial: u64,
+    lineage: String,
+    resources: Vec<Row>,
+    /// Creations started and not recorded: (resource, type, since).
+    #[serde(skip)]
+    pending: Vec<(String, Kind, String)>,
+}
+
+impl ListReport {
+    fn of(state: &State) -> Self {
+        ListReport {
+            serial: state.serial,
+            lineage: state.lineage.clone(),
+            resources: state
+                .resources
+                .iter()
+                .map(|(k, r)| Row {
+                    resource: k.clone(),
+                    kind: r.kind,
+                    id: r.id.clone(),
+                    serial: r.serial,
+                })
+                .collect(),
+            pending: state
+                .pending
+                .iter()
+                .map(|(k, p)| (k.clone(), p.kind, p.started.clone()))
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for ListReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .resources
+            .iter()
+            .map(|r| r.resource.len())
+            .chain(self.pending.iter().map(|p| p.0.len()))
+            .max()
+            .unwrap_or(0);
+        for r in &self.resources {
+            writeln!(
+                f,
+                "{:<width$}  {:<22}  {}  (serial {})",
+                r.resource,
+                r.kind.token(),
+                r.id,
+                r.serial
+            )?;
+        }
+        for (k, kind, since) in &self.pending {
+            writeln!(
+                f,
+                "{k:<width$}  {:<22}  (creation pending since {since})",
+                kind.token()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// `state show RESOURCE`.
+#[derive(Serialize)]
+struct ShowReport<'a> {
+    resource: &'a str,
+    state: &'a ResourceState,
+}
+
+impl fmt::Display for ShowReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = self.state;
+        writeln!(
+            f,
+            "# {} ({}), id {}, last written at serial {}",
+            self.resource, r.kind, r.id, r.serial
+        )?;
+        writeln!(f, "properties = {}", pretty(&r.properties))?;
+        writeln!(f, "outputs = {}", pretty(&r.outputs))?;
+        if !r.dependencies.is_empty() {
+            writeln!(f, "dependencies = {}", r.dependencies.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// `state migrate --to URL`.
+#[derive(Serialize)]
+struct MigrateReport {
+    #[serde(skip)]
+    suffix: String,
+    from: String,
+    to: String,
+    #[serde(skip)]
+    backend: String,
+    lineage: String,
+    serial: u64,
+}
+
+impl fmt::Display for MigrateReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Copied the state of stack {} from {} to {} (lineage {}, serial {}).\n\
+             The old copy is still at {}: use --backend {} from now on, and delete the old copy once every teammate has switched.",
+            self.suffix, self.from, self.to, self.lineage, self.serial, self.from, self.backend
+        )
+    }
 }
