@@ -3,7 +3,7 @@
 use super::plan::{PlanReport, SavedPlan};
 use super::walk::{execute, report_outcome};
 use super::{
-    code_package, confirm, connect, outputs, print_json, print_plan, report_calls, ExitStatus,
+    code_package, confirm, connect, emit, outputs, print_json, print_plan, report_calls, ExitStatus,
 };
 use crate::config::{CodeSource, Config, Confirmation};
 use crate::engine::model::Schema;
@@ -110,7 +110,7 @@ pub async fn run(
     warnings.extend(stack.store.warnings().await);
     if !config.json {
         print_plan(config, &plan);
-        super::plan::print_warnings(&warnings);
+        print!("{}", super::plan::warnings_text(&warnings));
     }
     let refused = plan.unsafe_steps(&Registry);
     if !refused.is_empty() {
@@ -183,6 +183,8 @@ pub async fn run(
                 plan: &plan,
                 warnings: &warnings,
                 aws_calls: aws.calls.counts(),
+                style: super::style(config),
+                saved_to: None,
             });
         }
         report_calls(config, &aws.calls.counts());
@@ -207,29 +209,48 @@ pub async fn run(
     if ok {
         save_settings(config, &stack, &mut state, &lease).await?;
     }
-    let calls = aws.calls.counts();
-    if config.json {
-        print_json(&serde_json::json!({
-            "plan": &plan,
-            "warnings": &warnings,
-            "succeeded": ok,
-            "outputs": outputs::outputs(&state),
-            "aws_calls": calls,
-        }));
-    } else if ok {
-        let s = plan.summary;
-        println!(
-            "\nApply complete! Resources: {} added, {} changed, {} replaced, {} destroyed.\n\nOutputs:\n",
-            s.add, s.change, s.replace, s.destroy
-        );
-        outputs::print(config, &state);
-    }
-    report_calls(config, &calls);
+    let report = ApplyReport {
+        plan: &plan,
+        warnings: &warnings,
+        succeeded: ok,
+        outputs: outputs::Outputs(outputs::outputs(&state)),
+        aws_calls: aws.calls.counts(),
+    };
+    emit(config, &report);
+    report_calls(config, &report.aws_calls);
     Ok(if ok {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     })
+}
+
+/// `apply`: what was planned, whether it all went through, and the
+/// stack's outputs.
+#[derive(serde::Serialize)]
+struct ApplyReport<'a> {
+    plan: &'a crate::engine::plan::Plan,
+    warnings: &'a [String],
+    succeeded: bool,
+    outputs: outputs::Outputs,
+    aws_calls: crate::providers::CallCounts,
+}
+
+impl std::fmt::Display for ApplyReport<'_> {
+    /// Failures were told on stderr as they happened; a success ends with
+    /// the summary and the outputs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.succeeded {
+            return Ok(());
+        }
+        let s = self.plan.summary;
+        writeln!(
+            f,
+            "\nApply complete! Resources: {} added, {} changed, {} replaced, {} destroyed.\n\nOutputs:\n",
+            s.add, s.change, s.replace, s.destroy
+        )?;
+        self.outputs.fmt(f)
+    }
 }
 
 /// After a successful apply, the settings given as flags are saved with the

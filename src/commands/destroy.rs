@@ -1,7 +1,7 @@
 //! `destroy`: delete every resource of the stack, dependents first.
 
 use super::walk::{execute, report_outcome};
-use super::{confirm, connect, print_json, print_plan, report_calls, ExitStatus};
+use super::{confirm, connect, emit, print_json, print_plan, report_calls, ExitStatus};
 use crate::config::{Config, Confirmation};
 use crate::providers::Providers;
 use crate::render::summary_line;
@@ -86,19 +86,40 @@ pub async fn run(config: &Config, opts: Confirmation, window_days: i32) -> Resul
     )
     .await;
     let ok = report_outcome(&report);
-    let calls = aws.calls.counts();
-    if config.json {
-        print_json(&serde_json::json!({"plan": &plan, "succeeded": ok, "aws_calls": calls}));
-    } else if ok {
-        println!(
-            "\nDestroy complete! Resources: {} destroyed. The KMS key is scheduled for deletion in {window_days} days.",
-            plan.summary.destroy
-        );
-    }
-    report_calls(config, &calls);
+    let report = DestroyReport {
+        plan: &plan,
+        succeeded: ok,
+        aws_calls: aws.calls.counts(),
+        window_days,
+    };
+    emit(config, &report);
+    report_calls(config, &report.aws_calls);
     Ok(if ok {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     })
+}
+
+/// `destroy`: what was planned and whether it all went through.
+#[derive(serde::Serialize)]
+struct DestroyReport<'a> {
+    plan: &'a crate::engine::plan::Plan,
+    succeeded: bool,
+    aws_calls: crate::providers::CallCounts,
+    #[serde(skip)]
+    window_days: i32,
+}
+
+impl std::fmt::Display for DestroyReport<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.succeeded {
+            return Ok(());
+        }
+        writeln!(
+            f,
+            "\nDestroy complete! Resources: {} destroyed. The KMS key is scheduled for deletion in {} days.",
+            self.plan.summary.destroy, self.window_days
+        )
+    }
 }

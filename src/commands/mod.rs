@@ -287,12 +287,16 @@ pub fn report_calls(config: &Config, calls: &CallCounts) {
     }
 }
 
-/// A plan as text on stdout, coloured as `--color` says.
-pub fn print_plan(config: &Config, plan: &crate::engine::plan::Plan) {
-    let style = crate::render::Style {
+/// How plans are drawn: coloured as `--color` says.
+pub fn style(config: &Config) -> crate::render::Style {
+    crate::render::Style {
         color: config.color,
-    };
-    print!("{}", crate::render::plan_text(plan, style));
+    }
+}
+
+/// A plan as text on stdout (the preview before a confirmation).
+pub fn print_plan(config: &Config, plan: &crate::engine::plan::Plan) {
+    print!("{}", crate::render::plan_text(plan, style(config)));
 }
 
 /// What a command reports on stdout: text for people (`Display`), or JSON

@@ -1,6 +1,6 @@
 //! `outputs`: the seed stack's outputs, from state.
 
-use super::{print_json, ExitStatus};
+use super::{emit, ExitStatus};
 use crate::config::Config;
 use crate::program::{FUNCTION, KMS_ALIAS, KMS_KEY, LOG_GROUP, ROLE, TABLE};
 use crate::state::State;
@@ -32,15 +32,18 @@ pub fn outputs(state: &State) -> BTreeMap<&'static str, String> {
         .collect()
 }
 
-pub fn print(config: &Config, state: &State) {
-    let out = outputs(state);
-    if config.json {
-        print_json(&out);
-    } else {
-        let width = out.keys().map(|k| k.len()).max().unwrap_or(0);
-        for (k, v) in out {
-            println!("{k:<width$} = {v}");
+/// `outputs`: name = value, aligned.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+pub struct Outputs(pub BTreeMap<&'static str, String>);
+
+impl std::fmt::Display for Outputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let width = self.0.keys().map(|k| k.len()).max().unwrap_or(0);
+        for (k, v) in &self.0 {
+            writeln!(f, "{k:<width$} = {v}")?;
         }
+        Ok(())
     }
 }
 
@@ -61,6 +64,6 @@ pub async fn run(config: &Config) -> Result<ExitStatus> {
             state.suffix
         );
     }
-    print(config, &state);
+    emit(config, &Outputs(outputs(&state)));
     Ok(ExitStatus::Success)
 }

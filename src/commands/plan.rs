@@ -1,26 +1,106 @@
 //! `plan`: what apply would change.
 
-use super::{code_package, connect, print_json, print_plan, report_calls, ExitStatus};
+use super::{code_package, connect, emit, report_calls, ExitStatus};
 use crate::config::CodeSource;
 use crate::config::Config;
 use crate::engine::plan::Plan;
 use crate::providers::CallCounts;
+use crate::render::Style;
 use crate::settings::Values;
 use crate::stack::{SettingsFrom, Stack};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::path::Path;
 
-/// `plan --json`: the plan and the AWS calls it took.
+/// `plan`: the plan, its warnings and the AWS calls it took.
 #[derive(Serialize)]
 pub struct PlanReport<'a> {
     #[serde(flatten)]
     pub plan: &'a Plan,
     /// What would make apply fail although the plan is valid (account
-    /// limits).
+    /// limits, a state bucket without versioning).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub warnings: &'a [String],
     pub aws_calls: CallCounts,
+    #[serde(skip)]
+    pub style: Style,
+    /// Where `--out` saved it.
+    #[serde(skip)]
+    pub saved_to: Option<&'a Path>,
+}
+
+impl fmt::Display for PlanReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::render::plan_text(self.plan, self.style))?;
+        f.write_str(&warnings_text(self.warnings))?;
+        if let Some(out) = self.saved_to {
+            writeln!(
+                f,
+                "\nSaved the plan to {}; run `webhook-stack apply {}` to carry it out.",
+                out.display(),
+                out.display()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// One stack of `plan --all`: its plan, or why it could not be planned.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Planned {
+    Plan(Plan),
+    Failed { suffix: String, error: String },
+}
+
+/// `plan --all`.
+#[derive(Serialize)]
+struct AllPlansReport {
+    stacks: Vec<Planned>,
+    aws_calls: CallCounts,
+    #[serde(skip)]
+    style: Style,
+}
+
+impl AllPlansReport {
+    fn counts(&self) -> (usize, usize) {
+        let changed = self
+            .stacks
+            .iter()
+            .filter(|s| matches!(s, Planned::Plan(p) if p.has_changes()))
+            .count();
+        let failed = self
+            .stacks
+            .iter()
+            .filter(|s| matches!(s, Planned::Failed { .. }))
+            .count();
+        (changed, failed)
+    }
+}
+
+impl fmt::Display for AllPlansReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for stack in &self.stacks {
+            match stack {
+                Planned::Plan(p) => writeln!(
+                    f,
+                    "== stack {}\n{}",
+                    p.suffix,
+                    crate::render::plan_text(p, self.style)
+                )?,
+                Planned::Failed { suffix, error } => {
+                    writeln!(f, "== stack {suffix}\nError: {error}\n")?
+                }
+            }
+        }
+        let (changed, failed) = self.counts();
+        writeln!(
+            f,
+            "{} stack(s): {changed} with changes, {failed} could not be planned.",
+            self.stacks.len()
+        )
+    }
 }
 
 /// A plan saved by `plan --out`, with the code it was made for (the plan
@@ -67,25 +147,15 @@ pub async fn run(
         std::fs::write(out, json)
             .with_context(|| format!("cannot write plan to {}", out.display()))?;
     }
-    let calls = aws.calls.counts();
-    if config.json {
-        print_json(&PlanReport {
-            plan: &plan,
-            warnings: &warnings,
-            aws_calls: calls.clone(),
-        });
-    } else {
-        print_plan(config, &plan);
-        print_warnings(&warnings);
-        if let Some(out) = out {
-            println!(
-                "\nSaved the plan to {}; run `webhook-stack apply {}` to carry it out.",
-                out.display(),
-                out.display()
-            );
-        }
-    }
-    report_calls(config, &calls);
+    let report = PlanReport {
+        plan: &plan,
+        warnings: &warnings,
+        aws_calls: aws.calls.counts(),
+        style: super::style(config),
+        saved_to: out,
+    };
+    emit(config, &report);
+    report_calls(config, &report.aws_calls);
     Ok(if detailed && plan.has_changes() {
         ExitStatus::Changes
     } else {
@@ -94,10 +164,11 @@ pub async fn run(
 }
 
 /// Warnings after the plan, where a reviewer reads them.
-pub fn print_warnings(warnings: &[String]) {
-    for w in warnings {
-        println!("\nWarning: {w}.");
-    }
+pub fn warnings_text(warnings: &[String]) -> String {
+    warnings
+        .iter()
+        .map(|w| format!("\nWarning: {w}.\n"))
+        .collect()
 }
 
 /// Plans every stack in the state directory, concurrently. Exit 1 if any
@@ -122,40 +193,27 @@ pub async fn run_all(
         )
     });
     let results = super::at_most(super::STACKS_AT_ONCE, loads).await;
-    let calls = aws.calls.counts();
-    let (mut errors, mut changed) = (0, 0);
-    let mut stacks = Vec::new();
-    for (suffix, result) in suffixes.iter().zip(results) {
-        match result.and_then(|stack| stack.plan(replace)) {
-            Ok(plan) => {
-                changed += usize::from(plan.has_changes());
-                if !config.json {
-                    println!("== stack {suffix}");
-                    print_plan(config, &plan);
-                    println!();
-                }
-                stacks.push(serde_json::to_value(&plan).expect("serialisable"));
-            }
-            Err(e) => {
-                errors += 1;
-                if !config.json {
-                    println!("== stack {suffix}\nError: {e:#}\n");
-                }
-                stacks.push(serde_json::json!({"suffix": suffix.as_str(), "error": e.to_string()}));
-            }
-        }
-    }
-    if config.json {
-        print_json(&serde_json::json!({"stacks": stacks, "aws_calls": calls}));
-    } else {
-        println!(
-            "{} stack(s): {} with changes, {} could not be planned.",
-            suffixes.len(),
-            changed,
-            errors
-        );
-    }
-    report_calls(config, &calls);
+    let stacks = suffixes
+        .iter()
+        .zip(results)
+        .map(
+            |(suffix, result)| match result.and_then(|stack| stack.plan(replace)) {
+                Ok(plan) => Planned::Plan(plan),
+                Err(e) => Planned::Failed {
+                    suffix: suffix.to_string(),
+                    error: format!("{e:#}"),
+                },
+            },
+        )
+        .collect();
+    let report = AllPlansReport {
+        stacks,
+        aws_calls: aws.calls.counts(),
+        style: super::style(config),
+    };
+    emit(config, &report);
+    report_calls(config, &report.aws_calls);
+    let (changed, errors) = report.counts();
     Ok(if errors > 0 {
         ExitStatus::Failure
     } else if detailed && changed > 0 {
