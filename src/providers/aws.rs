@@ -1,7 +1,7 @@
 //! AWS clients, built once per run from one SDK configuration, and the count
 //! of the calls they make (reported by `--json` and `-v`).
 
-use super::errors::{aws_error, service_error, AwsError};
+use super::errors::{aws_error, is_not_found, AwsError};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -325,9 +325,7 @@ impl Aws {
                     .await
                 {
                     Ok(out) => Ok(out.key_metadata().and_then(|m| m.arn()).map(str::to_owned)),
-                    Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => {
-                        Ok(None)
-                    }
+                    Err(e) if is_not_found(&e) => Ok(None),
                     Err(e) => Err(aws_error("DescribeKey")(e)),
                 }
             })

@@ -109,6 +109,19 @@ fn last_cause(err: &(dyn StdError + 'static)) -> String {
     last.to_string()
 }
 
+/// Whether AWS answered "no such resource", whichever service asked: the
+/// one place that knows each service's code for it.
+pub fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    const CODES: [&str; 5] = [
+        "ResourceNotFoundException", // Lambda, DynamoDB, CloudWatch Logs
+        "NotFoundException",         // KMS
+        "NoSuchEntity",              // IAM
+        "NoSuchKey",                 // S3
+        "ResourceNotFound",          // CloudWatch
+    ];
+    service_error(err).is_some_and(|e| e.code().is_some_and(|c| CODES.contains(&c)))
+}
+
 /// The service error inside an SDK error, if AWS answered with one.
 pub fn service_error<E, R>(err: &SdkError<E, R>) -> Option<&E> {
     match err {

@@ -1,7 +1,7 @@
 //! Lambda function (SPEC §1 #6), identified by its name. Its code is the
 //! zip whose base64 SHA-256 is the `code_sha256` property.
 
-use super::errors::{aws_error, service_error, AwsError};
+use super::errors::{aws_error, is_not_found, AwsError};
 use super::props::{changed, int_prop, map_prop, str_prop, tags_value, TagChanges};
 use super::provider::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
@@ -81,9 +81,7 @@ async fn resource_policy(aws: &Aws, name: &str) -> Result<Value, AwsError> {
             }
             None => Ok(Value::Null),
         },
-        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {
-            Ok(Value::Null)
-        }
+        Err(e) if is_not_found(&e) => Ok(Value::Null),
         Err(e) => Err(aws_error("GetPolicy")(e)),
     }
 }
@@ -101,9 +99,7 @@ async fn function_url(aws: &Aws, name: &str) -> Result<Value, AwsError> {
             "auth_type": out.auth_type().as_str(),
             "url": out.function_url(),
         })),
-        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {
-            Ok(Value::Null)
-        }
+        Err(e) if is_not_found(&e) => Ok(Value::Null),
         Err(e) => Err(aws_error("GetFunctionUrlConfig")(e)),
     }
 }
@@ -130,9 +126,7 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
     );
     let func = match func {
         Ok(f) => f,
-        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {
-            return Ok(None)
-        }
+        Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(aws_error("GetFunction")(e)),
     };
     let (policy, url) = (policy?, url?);
@@ -142,9 +136,7 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
             .map(Value::from)
             .unwrap_or(Value::Null),
         // Deleted between the two calls: the next read will say so.
-        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {
-            Value::Null
-        }
+        Err(e) if is_not_found(&e) => Value::Null,
         Err(e) => return Err(aws_error("GetFunctionConcurrency")(e)),
     };
     let c = func
@@ -280,7 +272,7 @@ async fn remove_permissions(aws: &Aws, name: &str, policy: &Value) -> Result<(),
             .await
         {
             Ok(_) => {}
-            Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {}
+            Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(aws_error("RemovePermission")(e)),
         }
     }
@@ -424,7 +416,7 @@ pub async fn update(
             .await
         {
             Ok(_) => {}
-            Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {}
+            Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(aws_error("DeleteFunctionUrlConfig")(e).into()),
         }
     }
@@ -540,7 +532,7 @@ pub async fn delete(aws: &Aws, name: &str) -> Result<(), AwsError> {
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(aws_error("DeleteFunction")(e)),
     }
 }

@@ -1,6 +1,6 @@
 //! KMS alias (SPEC §1 #2), identified by its name.
 
-use super::errors::{aws_error, service_error, AwsError};
+use super::errors::{aws_error, is_not_found, AwsError};
 use super::props::str_prop;
 use super::provider::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
@@ -46,7 +46,7 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
                 alias_arn(meta.arn().unwrap_or_default(), name),
             )))
         }
-        Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => Ok(None),
+        Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(aws_error("DescribeKey")(e)),
     }
 }
@@ -87,7 +87,7 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
 pub async fn delete(aws: &Aws, name: &str) -> Result<(), AwsError> {
     match aws.kms.delete_alias().alias_name(name).send().await {
         Ok(_) => Ok(()),
-        Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(aws_error("DeleteAlias")(e)),
     }
 }

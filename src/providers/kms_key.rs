@@ -1,7 +1,7 @@
 //! KMS key (SPEC §1 #1). Identified by its key id; without state it is found
 //! through its alias. Deleting it schedules the deletion.
 
-use super::errors::{aws_error, service_error, AwsError};
+use super::errors::{aws_error, is_not_found, service_error, AwsError};
 use super::policy;
 use super::props::{bool_prop, changed, str_prop, tags_value, TagChanges};
 use super::provider::{Context, Provider};
@@ -49,7 +49,7 @@ pub async fn read(aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         Ok(out) => out
             .key_metadata
             .ok_or_else(|| AwsError::invalid("DescribeKey", "no key metadata"))?,
-        Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => return Ok(None),
+        Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(aws_error("DescribeKey")(e)),
     };
     let key_id = meta.key_id.clone();
@@ -445,7 +445,7 @@ async fn schedule_deletion(aws: &Aws, key_id: &str, window_days: i32) -> Result<
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(aws_error("ScheduleKeyDeletion")(e)),
     }
 }
@@ -491,7 +491,7 @@ async fn keys_with_tags(
         let unreadable = |code: Option<&str>| code == Some("AccessDeniedException");
         let meta = match aws.kms.describe_key().key_id(&key_id).send().await {
             Ok(out) => out.key_metadata,
-            Err(e) if service_error(&e).is_some_and(|s| s.is_not_found_exception()) => continue,
+            Err(e) if is_not_found(&e) => continue,
             Err(e) if unreadable(service_error(&e).and_then(|s| s.meta().code())) => continue,
             Err(e) => return Err(aws_error("DescribeKey")(e)),
         };

@@ -1,6 +1,6 @@
 //! CloudWatch Logs log group (SPEC §1 #3), identified by its name.
 
-use super::errors::{aws_error, service_error, AwsError};
+use super::errors::{aws_error, is_not_found, AwsError};
 use super::props::{changed, int_prop, map_prop, str_prop, tags_value, TagChanges};
 use super::provider::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
@@ -213,7 +213,7 @@ pub async fn delete(aws: &Aws, name: &str) -> Result<(), AwsError> {
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(aws_error("DeleteLogGroup")(e)),
     }
 }

@@ -128,16 +128,28 @@ async fn tracing_and_the_environment_key_go_in_the_configuration_update() {
     assert!(settled.num_calls() >= 1, "waited for the update to settle");
 }
 
+/// Lambda's "not found", with the error code AWS sends (which is what
+/// `errors::is_not_found` reads).
+fn not_found_error() -> aws_sdk_lambda::types::error::ResourceNotFoundException {
+    aws_sdk_lambda::types::error::ResourceNotFoundException::builder()
+        .meta(
+            aws_smithy_types::error::ErrorMetadata::builder()
+                .code("ResourceNotFoundException")
+                .build(),
+        )
+        .build()
+}
+
 fn not_found_policy() -> aws_sdk_lambda::operation::get_policy::GetPolicyError {
     aws_sdk_lambda::operation::get_policy::GetPolicyError::ResourceNotFoundException(
-        aws_sdk_lambda::types::error::ResourceNotFoundException::builder().build(),
+        not_found_error(),
     )
 }
 
 fn not_found_url() -> aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigError
 {
     aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigError::ResourceNotFoundException(
-        aws_sdk_lambda::types::error::ResourceNotFoundException::builder().build(),
+        not_found_error(),
     )
 }
 

@@ -2,7 +2,7 @@
 //! Extra inline policies and attached managed policies are part of what is
 //! read, so a plan removes them and drift reports them.
 
-use super::errors::{aws_error, service_error, AwsError};
+use super::errors::{aws_error, is_not_found, AwsError};
 use super::policy;
 use super::props::{str_prop, tags_value, TagChanges};
 use super::provider::{Context, Provider};
@@ -76,9 +76,7 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
         Ok(out) => out
             .role
             .ok_or_else(|| AwsError::invalid("GetRole", "no role"))?,
-        Err(e) if service_error(&e).is_some_and(|s| s.is_no_such_entity_exception()) => {
-            return Ok(None)
-        }
+        Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(aws_error("GetRole")(e)),
     };
     let names: Vec<String> = names
@@ -350,7 +348,7 @@ async fn detach_all_and_delete(aws: &Aws, name: &str, props: &Props) -> Result<(
     }
     match aws.iam.delete_role().role_name(name).send().await {
         Ok(_) => Ok(()),
-        Err(e) if service_error(&e).is_some_and(|s| s.is_no_such_entity_exception()) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(aws_error("DeleteRole")(e)),
     }
 }

@@ -1,6 +1,6 @@
 //! DynamoDB table (SPEC §1 #4), identified by its name.
 
-use super::errors::{aws_error, service_error, AwsError};
+use super::errors::{aws_error, is_not_found, AwsError};
 use super::props::{bool_prop, changed, str_prop, tags_value, TagChanges};
 use super::provider::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
@@ -58,9 +58,7 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
         Ok(out) => out
             .table
             .ok_or_else(|| AwsError::invalid("DescribeTable", "no table description"))?,
-        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {
-            return Ok(None)
-        }
+        Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(aws_error("DescribeTable")(e)),
     };
     let arn = table.table_arn().unwrap_or_default().to_owned();
@@ -346,9 +344,7 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
 pub async fn delete(aws: &Aws, name: &str) -> Result<(), AwsError> {
     match aws.dynamodb.delete_table().table_name(name).send().await {
         Ok(_) => {}
-        Err(e) if service_error(&e).is_some_and(|s| s.is_resource_not_found_exception()) => {
-            return Ok(())
-        }
+        Err(e) if is_not_found(&e) => return Ok(()),
         Err(e) => return Err(aws_error("DeleteTable")(e)),
     }
     aws.dynamodb
