@@ -71,14 +71,22 @@ fn progress(event: Event<'_>, all: bool) {
 /// state, release the lock. Second Ctrl-C: exit at once; the kernel releases
 /// the lock (state is as saved after the last finished step). The lock file
 /// is not removed here: by then this run may no longer hold it.
+///
+/// The handler is installed here, before the walk starts, not when a
+/// spawned task first runs: an interrupt that comes at once is never lost.
 fn watch_interrupts(flag: Arc<AtomicBool>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut interrupts) = signal(SignalKind::interrupt()) else {
+        eprintln!("Warning: cannot watch for Ctrl-C; an interrupt stops the run at once.");
+        return;
+    };
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if interrupts.recv().await.is_some() {
             flag.store(true, Ordering::SeqCst);
             eprintln!(
                 "Interrupted: finishing the calls in flight and saving state (Ctrl-C again to abort)."
             );
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if interrupts.recv().await.is_some() {
                 eprintln!("Aborted.");
                 std::process::exit(130);
             }
