@@ -80,8 +80,13 @@ impl CallLog {
     }
 }
 
+/// Counts a client's calls in the run's log, and tells the client's pacer
+/// how each attempt was answered (each answer classified once).
 #[derive(Debug, Clone)]
-struct CountCalls(Arc<CallLog>);
+struct CountCalls {
+    log: Arc<CallLog>,
+    pacer: Arc<super::limits::Pacer>,
+}
 
 impl Intercept for CountCalls {
     fn name(&self) -> &'static str {
@@ -99,7 +104,7 @@ impl Intercept for CountCalls {
         if let Some(md) = cfg.load::<Metadata>() {
             let key = format!("{}:{}", md.service(), md.name());
             *self
-                .0
+                .log
                 .operations
                 .lock()
                 .expect("call log")
@@ -115,7 +120,7 @@ impl Intercept for CountCalls {
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        *self.0.attempts.lock().expect("call log") += 1;
+        *self.log.attempts.lock().expect("call log") += 1;
         Ok(())
     }
 
@@ -133,12 +138,15 @@ impl Intercept for CountCalls {
             response.body().bytes().unwrap_or_default(),
             response.headers().get("x-amzn-errortype"),
         );
-        if throttled {
+        if !throttled {
+            self.pacer.answered();
+        } else {
+            self.pacer.throttled();
             let service = cfg
                 .load::<Metadata>()
                 .map_or("unknown".to_owned(), |m| m.service().to_owned());
             *self
-                .0
+                .log
                 .throttled
                 .lock()
                 .expect("call log")
@@ -238,9 +246,9 @@ impl Aws {
 
     pub fn from_sdk_config(sdk: &SdkConfig) -> Aws {
         let calls = Arc::new(CallLog::default());
-        let counter = CountCalls(calls.clone());
         let http = super::limits::base_client();
-        // Each service's client: its own pace and calls-in-flight limit.
+        // Each service's client: its own pace and calls-in-flight limit,
+        // and the run's call log.
         let paced = |service: &str| {
             let pacer = super::limits::Pacer::new();
             (
@@ -249,17 +257,19 @@ impl Aws {
                     super::limits::in_flight(service),
                     pacer.clone(),
                 ),
-                super::limits::Feedback(pacer),
+                CountCalls {
+                    log: calls.clone(),
+                    pacer,
+                },
             )
         };
         macro_rules! client {
             ($krate:ident, $service:literal) => {{
-                let (http, feedback) = paced($service);
+                let (http, counter) = paced($service);
                 $krate::Client::from_conf(
                     $krate::config::Builder::from(sdk)
                         .http_client(http)
-                        .interceptor(feedback)
-                        .interceptor(counter.clone())
+                        .interceptor(counter)
                         .build(),
                 )
             }};
@@ -279,13 +289,12 @@ impl Aws {
             // Path-style against an emulator's endpoint (`http://host:port/bucket/key`):
             // a virtual-hosted `bucket.localhost` would not resolve.
             s3: {
-                let (http, feedback) = paced("s3");
+                let (http, counter) = paced("s3");
                 aws_sdk_s3::Client::from_conf(
                     aws_sdk_s3::config::Builder::from(sdk)
                         .http_client(http)
-                        .interceptor(feedback)
                         .force_path_style(sdk.endpoint_url().is_some())
-                        .interceptor(counter.clone())
+                        .interceptor(counter)
                         .build(),
                 )
             },

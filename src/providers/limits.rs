@@ -9,16 +9,12 @@
 //! So `drift --all` over a hundred stacks settles near what AWS allows
 //! instead of bursting into throttling and retries.
 
-use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
 };
-use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -138,36 +134,6 @@ impl Pacer {
     #[cfg(test)]
     fn rate(&self) -> Option<f64> {
         self.state.lock().expect("pacer").rate
-    }
-}
-
-/// Tells a client's pacer how each attempt was answered.
-#[derive(Debug, Clone)]
-pub struct Feedback(pub Arc<Pacer>);
-
-impl Intercept for Feedback {
-    fn name(&self) -> &'static str {
-        "PacerFeedback"
-    }
-
-    fn read_after_attempt(
-        &self,
-        context: &FinalizerInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(response) = context.response() {
-            if is_throttling(
-                response.status().as_u16(),
-                response.body().bytes().unwrap_or_default(),
-                response.headers().get("x-amzn-errortype"),
-            ) {
-                self.0.throttled();
-            } else {
-                self.0.answered();
-            }
-        }
-        Ok(())
     }
 }
 
