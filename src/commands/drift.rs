@@ -204,7 +204,8 @@ pub async fn run_all(config: &Config) -> Result<ExitStatus> {
     let suffixes = config.backend.list(&aws).await?;
     let checks = suffixes
         .iter()
-        .map(|s| check(&aws, config.backend.open(s, &aws), s));
+        .map(|s| check(&aws, config.backend.open(s, &aws), s))
+        .collect::<Vec<_>>();
     let results = super::at_most(super::STACKS_AT_ONCE, checks).await;
     let stacks: Vec<Checked> = suffixes
         .iter()

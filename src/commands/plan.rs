@@ -183,15 +183,20 @@ pub async fn run_all(
     let aws = connect(config).await;
     let suffixes = config.backend.list(&aws).await?;
     let package = code_package(code)?;
-    let loads = suffixes.iter().map(|s| {
-        Stack::load(
-            &aws,
-            config.backend.open(s, &aws),
-            s,
-            package.code_sha256.clone(),
-            SettingsFrom::Flags(given.clone()),
-        )
-    });
+    // Collected, so that no closure over borrowed suffixes is held across
+    // the await (the command's future must be `Send` to run as a task).
+    let loads: Vec<_> = suffixes
+        .iter()
+        .map(|s| {
+            Stack::load(
+                &aws,
+                config.backend.open(s, &aws),
+                s,
+                package.code_sha256.clone(),
+                SettingsFrom::Flags(given.clone()),
+            )
+        })
+        .collect();
     let results = super::at_most(super::STACKS_AT_ONCE, loads).await;
     let stacks = suffixes
         .iter()

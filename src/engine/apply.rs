@@ -209,11 +209,11 @@ fn record(state: &mut State, w: &Walk<'_>, step: &Step, obs: Observed, props: Pr
 
 /// Where the walker saves state after every change (a state store, or in
 /// tests a closure).
-pub trait Persist {
+pub trait Persist: Send {
     fn save<'a>(&'a mut self, state: &'a mut State) -> BoxFuture<'a, Result<(), String>>;
 }
 
-impl<F: FnMut(&mut State) -> Result<(), String>> Persist for F {
+impl<F: FnMut(&mut State) -> Result<(), String> + Send> Persist for F {
     fn save<'a>(&'a mut self, state: &'a mut State) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(std::future::ready(self(state)))
     }
@@ -225,7 +225,7 @@ pub async fn walk<E: Executor>(
     w: &Walk<'_>,
     state: &mut State,
     save: &mut dyn Persist,
-    on_event: &dyn Fn(Event<'_>),
+    on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Report {
     let waits = waits_for(w, state);
     let steps: BTreeMap<&str, &Step> = w

@@ -3,6 +3,7 @@
 
 use super::errors::{aws_error, is_not_found, AwsError};
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -230,10 +231,14 @@ impl Aws {
             .or_else(default_region.build())
             .or_else(Region::new("us-east-1"));
         let (retry, timeouts) = sdk_retry_and_timeouts();
+        // No stalled-stream protection: its throughput checks arm a timer
+        // on every request and response body, and the attempt timeout above
+        // already ends a stalled call (our bodies are a few KiB).
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(region)
             .retry_config(retry)
-            .timeout_config(timeouts);
+            .timeout_config(timeouts)
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
         if let Some(p) = &conn.profile {
             loader = loader.profile_name(p);
         }

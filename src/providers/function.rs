@@ -86,6 +86,27 @@ async fn resource_policy(aws: &Aws, name: &str) -> Result<Value, AwsError> {
     }
 }
 
+/// The function's reserved concurrency, or null when it has none. GetFunction
+/// answers with it when it is set, so this is asked only when GetFunction
+/// said nothing (AWS: none; moto also leaves out a reservation of 0).
+async fn reserved_concurrency(aws: &Aws, name: &str) -> Result<Value, AwsError> {
+    match aws
+        .lambda
+        .get_function_concurrency()
+        .function_name(name)
+        .send()
+        .await
+    {
+        Ok(c) => Ok(c
+            .reserved_concurrent_executions
+            .map(Value::from)
+            .unwrap_or(Value::Null)),
+        // Deleted since GetFunction: the next read will say so.
+        Err(e) if is_not_found(&e) => Ok(Value::Null),
+        Err(e) => Err(aws_error("GetFunctionConcurrency")(e)),
+    }
+}
+
 /// The function's URL (unqualified), or null when it has none.
 async fn function_url(aws: &Aws, name: &str) -> Result<Value, AwsError> {
     match aws
@@ -115,12 +136,8 @@ fn outputs(name: &str, arn: &str) -> BTreeMap<String, String> {
 pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
     // Resource policy and URL are read with the rest: either one makes a
     // payment function invokable by others (SPEC §1 "Security-relevant").
-    let (func, concurrency, policy, url) = tokio::join!(
+    let (func, policy, url) = tokio::join!(
         aws.lambda.get_function().function_name(name).send(),
-        aws.lambda
-            .get_function_concurrency()
-            .function_name(name)
-            .send(),
         resource_policy(aws, name),
         function_url(aws, name),
     );
@@ -130,14 +147,12 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
         Err(e) => return Err(aws_error("GetFunction")(e)),
     };
     let (policy, url) = (policy?, url?);
-    let reserved = match concurrency {
-        Ok(c) => c
-            .reserved_concurrent_executions
-            .map(Value::from)
-            .unwrap_or(Value::Null),
-        // Deleted between the two calls: the next read will say so.
-        Err(e) if is_not_found(&e) => Value::Null,
-        Err(e) => return Err(aws_error("GetFunctionConcurrency")(e)),
+    let reserved = match func
+        .concurrency()
+        .and_then(|c| c.reserved_concurrent_executions())
+    {
+        Some(n) => Value::from(n),
+        None => reserved_concurrency(aws, name).await?,
     };
     let c = func
         .configuration
