@@ -91,3 +91,105 @@ fn under_a_rate_limit_every_stack_is_checked_and_throttling_is_counted() {
         out.stderr
     );
 }
+
+/// Per stack, the resources that are not in sync: (suffix, resource, status).
+fn not_in_sync(report: &serde_json::Value) -> Vec<(String, String, String)> {
+    let mut rows = Vec::new();
+    for stack in report["stacks"].as_array().unwrap() {
+        assert!(stack.get("error").is_none(), "{stack}");
+        for r in stack["resources"].as_array().unwrap() {
+            if r["status"] != "IN_SYNC" {
+                rows.push((
+                    stack["suffix"].as_str().unwrap().to_owned(),
+                    r["resource"].as_str().unwrap().to_owned(),
+                    r["status"].as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+    }
+    rows
+}
+
+fn calls(report: &serde_json::Value, op: &str) -> u64 {
+    report["aws_calls"]["by_operation"][op]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// `drift --all` lists KMS aliases and log groups once for all its stacks
+/// (providers/survey.rs) instead of asking once per stack, and finds what
+/// was deleted all the same; when a listing is refused (a role without
+/// `kms:ListAliases`), each stack asks for its own alias, with the same
+/// result.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_listing_serves_every_stack_and_a_refused_listing_falls_back_to_single_reads() {
+    let first = TestStack::new("surv1");
+    let stack = |suffix: &str| TestStack {
+        suffix: suffix.into(),
+        dir: first.dir.clone(),
+        zip: first.zip.clone(),
+        backend: None,
+    };
+    let all = [stack("surv1"), stack("surv2"), stack("surv3")];
+    for s in &all {
+        s.run(&["apply", "--yes"]).ok();
+    }
+    let cfg = sdk().await;
+    aws_sdk_kms::Client::new(&cfg)
+        .delete_alias()
+        .alias_name(all[1].names().alias)
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_cloudwatchlogs::Client::new(&cfg)
+        .delete_log_group()
+        .log_group_name(all[2].names().log_group)
+        .send()
+        .await
+        .unwrap();
+    let expected = vec![
+        (
+            "surv2".to_owned(),
+            "kms_alias".to_owned(),
+            "DELETED".to_owned(),
+        ),
+        (
+            "surv3".to_owned(),
+            "log_group".to_owned(),
+            "DELETED".to_owned(),
+        ),
+    ];
+
+    let out = first.run(&["drift", "--all", "--json"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(not_in_sync(&report), expected);
+    assert_eq!(calls(&report, "KMS:ListAliases"), 1);
+    assert_eq!(calls(&report, "CloudWatch Logs:DescribeLogGroups"), 1);
+    // Each stack's key, and the AWS-managed DynamoDB key once per run; no
+    // DescribeKey per alias.
+    assert_eq!(calls(&report, "KMS:DescribeKey"), 3 + 1);
+    // One stack alone still reads its own (one call either way).
+    let single = all[0].run(&["drift", "--json"]).ok().json();
+    assert_eq!(calls(&single, "KMS:ListAliases"), 0);
+    assert_eq!(calls(&single, "KMS:DescribeKey"), 3);
+
+    let proxy = Proxy::start(&[
+        "--rule",
+        "KMS.ListAliases:1:AccessDeniedException:not authorized to perform kms:ListAliases",
+    ]);
+    let out: common::Output = first
+        .command(&["drift", "--all", "--json"])
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(proxy.stats()["rules_fired"]["KMS.ListAliases"], 1);
+    assert_eq!(not_in_sync(&report), expected);
+    assert_eq!(calls(&report, "KMS:DescribeKey"), 3 + 3 + 1);
+    let plan = first.run(&["plan", "--all", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.stdout);
+    assert!(plan.stdout.contains("== stack surv2"), "{}", plan.stdout);
+}

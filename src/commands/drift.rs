@@ -202,6 +202,7 @@ pub async fn run(config: &Config) -> Result<ExitStatus> {
 pub async fn run_all(config: &Config) -> Result<ExitStatus> {
     let aws = connect(config).await;
     let suffixes = config.backend.list(&aws).await?;
+    let aws = super::surveying(aws, &suffixes);
     let checks = suffixes
         .iter()
         .map(|s| check(&aws, config.backend.open(s, &aws), s))

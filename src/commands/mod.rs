@@ -175,6 +175,13 @@ pub async fn connect(config: &Config) -> Aws {
     Aws::connect(&config.connection).await
 }
 
+/// The clients for reading the stacks `suffixes` all in one run: what can
+/// be listed for all of them is listed once (`providers/survey.rs`).
+pub fn surveying(aws: Aws, suffixes: &[crate::names::Suffix]) -> Aws {
+    let log_groups: Vec<String> = suffixes.iter().map(|s| s.names().log_group).collect();
+    aws.surveying(log_groups.iter().map(String::as_str))
+}
+
 /// The function's code: the given zip, or handler/ built for arm64 and zipped
 /// (reused from the cache while nothing it is built from has changed).
 pub fn code_package(code: &CodeSource) -> Result<Package> {

@@ -182,6 +182,7 @@ pub async fn run_all(
 ) -> Result<ExitStatus> {
     let aws = connect(config).await;
     let suffixes = config.backend.list(&aws).await?;
+    let aws = super::surveying(aws, &suffixes);
     let package = code_package(code)?;
     // Collected, so that no closure over borrowed suffixes is held across
     // the await (the command's future must be `Send` to run as a task).

@@ -174,6 +174,8 @@ pub struct Aws {
     pub calls: Arc<CallLog>,
     /// Answers that are the same for every stack of a run.
     once: Arc<PerRun>,
+    /// Listings shared by the stacks of an `--all` run.
+    survey: Option<Arc<super::survey::Survey>>,
 }
 
 #[derive(Debug, Default)]
@@ -305,7 +307,22 @@ impl Aws {
             },
             calls,
             once: Arc::default(),
+            survey: None,
         }
+    }
+
+    /// The same clients, reading many stacks: what can be listed is listed
+    /// once for all of them (`survey.rs`). `log_groups` are the names of the
+    /// log groups the run will read.
+    pub fn surveying<'a>(self, log_groups: impl IntoIterator<Item = &'a str>) -> Aws {
+        Aws {
+            survey: Some(Arc::new(super::survey::Survey::new(log_groups))),
+            ..self
+        }
+    }
+
+    pub fn survey(&self) -> Option<&super::survey::Survey> {
+        self.survey.as_deref()
     }
 
     /// The account of the credentials, asked of STS once per run (not once

@@ -4,6 +4,7 @@ use super::errors::{aws_error, is_not_found, AwsError};
 use super::props::str_prop;
 use super::provider::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
+use super::survey::Listed;
 use super::{Aws, Failure, Hint};
 use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
@@ -35,6 +36,13 @@ fn observed(name: &str, target_key_id: &str, arn: String) -> Observed {
 
 /// One call: describing the alias describes the key it targets.
 pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
+    if let Some(survey) = aws.survey() {
+        match survey.alias(aws, name).await {
+            Listed::Found(a) => return Ok(Some(observed(name, &a.target_key_id, a.arn))),
+            Listed::Absent => return Ok(None),
+            Listed::Unknown => {}
+        }
+    }
     match aws.kms.describe_key().key_id(name).send().await {
         Ok(out) => {
             let meta = out

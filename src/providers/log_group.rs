@@ -4,6 +4,7 @@ use super::errors::{aws_error, is_not_found, AwsError};
 use super::props::{changed, int_prop, map_prop, str_prop, tags_value, TagChanges};
 use super::provider::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
+use super::survey::Listed;
 use super::{Aws, Failure, Hint};
 use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
@@ -23,25 +24,38 @@ fn outputs(name: &str, arn: &str) -> BTreeMap<String, String> {
 
 /// Reads a log group; with its ARN known (`hint`), both reads go out at once.
 pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>, AwsError> {
-    let describe = aws
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(name)
-        .send();
-    let (out, early_tags) = match &hint.arn {
+    let describe = async {
+        let listed = match aws.survey() {
+            Some(survey) => survey.log_group(aws, name).await,
+            None => Listed::Unknown,
+        };
+        match listed {
+            Listed::Found(group) => Ok(Some(group)),
+            Listed::Absent => Ok(None),
+            Listed::Unknown => aws
+                .logs
+                .describe_log_groups()
+                .log_group_name_prefix(name)
+                .send()
+                .await
+                .map(|out| {
+                    out.log_groups
+                        .unwrap_or_default()
+                        .into_iter()
+                        .find(|g| g.log_group_name() == Some(name))
+                })
+                .map_err(aws_error("DescribeLogGroups")),
+        }
+    };
+    let (group, early_tags) = match &hint.arn {
         Some(arn) => {
             let tags = aws.logs.list_tags_for_resource().resource_arn(arn).send();
-            let (out, tags) = tokio::join!(describe, tags);
-            (out, Some((arn.clone(), tags)))
+            let (group, tags) = tokio::join!(describe, tags);
+            (group, Some((arn.clone(), tags)))
         }
         None => (describe.await, None),
     };
-    let out = out.map_err(aws_error("DescribeLogGroups"))?;
-    let Some(group) = out
-        .log_groups()
-        .iter()
-        .find(|g| g.log_group_name() == Some(name))
-    else {
+    let Some(group) = group? else {
         return Ok(None);
     };
     let arn = group.arn().unwrap_or_default();

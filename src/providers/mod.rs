@@ -18,6 +18,7 @@ pub mod provider;
 pub mod registry;
 pub mod retry;
 pub mod role;
+pub mod survey;
 pub mod table;
 
 pub use aws::{Aws, CallCounts, Connection};
