@@ -26,6 +26,7 @@ pub enum Listed<T> {
 }
 
 /// A KMS alias as ListAliases gives it.
+#[derive(Debug, Clone)]
 pub struct Alias {
     pub target_key_id: String,
     pub arn: String,
@@ -34,7 +35,7 @@ pub struct Alias {
 #[derive(Debug)]
 pub struct Survey {
     log_group_prefix: String,
-    aliases: OnceCell<Option<HashMap<String, (String, String)>>>,
+    aliases: OnceCell<Option<HashMap<String, Alias>>>,
     log_groups: OnceCell<Option<HashMap<String, LogGroup>>>,
 }
 
@@ -53,30 +54,29 @@ impl Survey {
             .aliases
             .get_or_init(|| async {
                 let mut all = HashMap::new();
-                let mut pages = aws.kms.list_aliases().limit(100).into_paginator().send();
-                while let Some(page) = pages.next().await {
-                    let page = page.ok()?;
-                    for a in page.aliases() {
-                        if let (Some(n), Some(key), Some(arn)) =
-                            (a.alias_name(), a.target_key_id(), a.alias_arn())
-                        {
-                            all.insert(n.to_owned(), (key.to_owned(), arn.to_owned()));
-                        }
+                let mut aliases = aws
+                    .kms
+                    .list_aliases()
+                    .limit(100)
+                    .into_paginator()
+                    .items()
+                    .send();
+                while let Some(a) = aliases.next().await {
+                    let a = a.ok()?;
+                    if let (Some(n), Some(key), Some(arn)) =
+                        (a.alias_name, a.target_key_id, a.alias_arn)
+                    {
+                        let alias = Alias {
+                            target_key_id: key,
+                            arn,
+                        };
+                        all.insert(n, alias);
                     }
                 }
                 Some(all)
             })
             .await;
-        match listing {
-            None => Listed::Unknown,
-            Some(all) => match all.get(name) {
-                Some((key, arn)) => Listed::Found(Alias {
-                    target_key_id: key.clone(),
-                    arn: arn.clone(),
-                }),
-                None => Listed::Absent,
-            },
-        }
+        look_up(listing, name)
     }
 
     pub async fn log_group(&self, aws: &Aws, name: &str) -> Listed<LogGroup> {
@@ -87,30 +87,31 @@ impl Survey {
             .log_groups
             .get_or_init(|| async {
                 let mut all = HashMap::new();
-                let mut pages = aws
+                let mut groups = aws
                     .logs
                     .describe_log_groups()
                     .log_group_name_prefix(&self.log_group_prefix)
                     .into_paginator()
+                    .items()
                     .send();
-                while let Some(page) = pages.next().await {
-                    let page = page.ok()?;
-                    for g in page.log_groups() {
-                        if let Some(n) = g.log_group_name() {
-                            all.insert(n.to_owned(), g.clone());
-                        }
+                while let Some(g) = groups.next().await {
+                    let g = g.ok()?;
+                    if let Some(n) = g.log_group_name.clone() {
+                        all.insert(n, g);
                     }
                 }
                 Some(all)
             })
             .await;
-        match listing {
-            None => Listed::Unknown,
-            Some(all) => match all.get(name) {
-                Some(g) => Listed::Found(g.clone()),
-                None => Listed::Absent,
-            },
-        }
+        look_up(listing, name)
+    }
+}
+
+/// What a listing (`None`: none was had) says of `name`.
+fn look_up<T: Clone>(listing: &Option<HashMap<String, T>>, name: &str) -> Listed<T> {
+    match listing {
+        None => Listed::Unknown,
+        Some(all) => all.get(name).cloned().map_or(Listed::Absent, Listed::Found),
     }
 }
 
