@@ -9,12 +9,7 @@ use common::{sdk, TestStack};
 async fn drift_and_plan_all_cover_every_stack_in_the_state_dir() {
     let a = TestStack::new("alla");
     // A second stack sharing the first one's state directory.
-    let b = TestStack {
-        suffix: "allb".into(),
-        dir: a.dir.clone(),
-        zip: a.zip.clone(),
-        backend: None,
-    };
+    let b = a.beside("allb");
     a.run(&["apply", "--yes"]).ok();
     b.run(&["apply", "--yes"]).ok();
     let out = a.run(&["drift", "--all", "--json"]).ok();
@@ -58,22 +53,12 @@ fn under_a_rate_limit_every_stack_is_checked_and_throttling_is_counted() {
     let stacks: Vec<TestStack> = (1..=4)
         .map(|i| TestStack::new(&format!("paced{i}")))
         .collect();
-    let shared = |i: usize| TestStack {
-        suffix: stacks[i].suffix.clone(),
-        dir: stacks[0].dir.clone(),
-        zip: stacks[0].zip.clone(),
-        backend: None,
-    };
+    let shared = |i: usize| stacks[0].beside(&stacks[i].suffix);
     for i in 0..stacks.len() {
         shared(i).run(&["apply", "--yes"]).ok();
     }
     let proxy = Proxy::start(&["--rate-limit", "IAM=3"]);
-    let out: common::Output = shared(0)
-        .command(&["drift", "--all", "--json", "-v"])
-        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-        .output()
-        .unwrap()
-        .into();
+    let out = shared(0).run_via(&proxy, &["drift", "--all", "--json", "-v"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report = out.json();
     assert_eq!(report["stacks"].as_array().unwrap().len(), 4);
@@ -124,13 +109,11 @@ fn calls(report: &serde_json::Value, op: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn one_listing_serves_every_stack_and_a_refused_listing_falls_back_to_single_reads() {
     let first = TestStack::new("surv1");
-    let stack = |suffix: &str| TestStack {
-        suffix: suffix.into(),
-        dir: first.dir.clone(),
-        zip: first.zip.clone(),
-        backend: None,
-    };
-    let all = [stack("surv1"), stack("surv2"), stack("surv3")];
+    let all = [
+        first.beside("surv1"),
+        first.beside("surv2"),
+        first.beside("surv3"),
+    ];
     for s in &all {
         s.run(&["apply", "--yes"]).ok();
     }
@@ -178,12 +161,7 @@ async fn one_listing_serves_every_stack_and_a_refused_listing_falls_back_to_sing
         "--rule",
         "KMS.ListAliases:1:AccessDeniedException:not authorized to perform kms:ListAliases",
     ]);
-    let out: common::Output = first
-        .command(&["drift", "--all", "--json"])
-        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-        .output()
-        .unwrap()
-        .into();
+    let out = first.run_via(&proxy, &["drift", "--all", "--json"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     let report = out.json();
     assert_eq!(proxy.stats()["rules_fired"]["KMS.ListAliases"], 1);

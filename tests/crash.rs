@@ -75,13 +75,9 @@ async fn a_key_created_by_a_killed_run_is_adopted_not_duplicated() {
 async fn a_create_key_whose_answer_was_lost_leaves_one_live_key() {
     let st = TestStack::new("lostkey");
     let proxy = common::proxy::Proxy::start(&["--rule", "KMS.CreateKey:1:DROP_AFTER:"]);
-    let out = st
-        .command(&["apply", "--yes"])
-        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let out = st.run_via(&proxy, &["apply", "--yes"]);
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 0, "{stderr}");
     assert_eq!(proxy.stats()["per_operation"]["KMS.CreateKey"], 2);
     let live = live_keys(&st.suffix).await;
     assert_eq!(live.len(), 1, "{live:?}");

@@ -7,15 +7,6 @@ use common::proxy::Proxy;
 use common::spec::check_spec;
 use common::TestStack;
 
-/// Runs `args` with AWS reached through `proxy`.
-fn via(st: &TestStack, proxy: &Proxy, args: &[&str]) -> common::Output {
-    st.command(args)
-        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-        .output()
-        .unwrap()
-        .into()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn with_a_fifth_of_requests_faulted_every_command_still_succeeds() {
     let st = TestStack::new("faulty");
@@ -28,12 +19,12 @@ async fn with_a_fifth_of_requests_faulted_every_command_still_succeeds() {
         "--faults",
         "throttle,500,503,drop",
     ]);
-    via(&st, &proxy, &["apply", "--yes"]).ok();
+    st.run_via(&proxy, &["apply", "--yes"]).ok();
     check_spec(&st.suffix).await;
-    let plan = via(&st, &proxy, &["plan", "--detailed-exitcode"]).ok();
+    let plan = st.run_via(&proxy, &["plan", "--detailed-exitcode"]).ok();
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
-    via(&st, &proxy, &["drift"]).ok();
-    via(&st, &proxy, &["destroy", "--yes"]).ok();
+    st.run_via(&proxy, &["drift"]).ok();
+    st.run_via(&proxy, &["destroy", "--yes"]).ok();
     assert_eq!(st.state()["resources"], serde_json::json!({}));
     let stats = proxy.stats();
     eprintln!(
@@ -104,7 +95,7 @@ fn all_fired(proxy: &Proxy, rules: &[(&str, &str, &str)]) {
 async fn every_catalogued_propagation_error_is_waited_out_twice_in_a_row() {
     let st = TestStack::new("eventual");
     let proxy = twice_each(CREATE);
-    via(&st, &proxy, &["apply", "--yes"]).ok();
+    st.run_via(&proxy, &["apply", "--yes"]).ok();
     all_fired(&proxy, CREATE);
     check_spec(&st.suffix).await;
 
@@ -141,17 +132,17 @@ async fn every_catalogued_propagation_error_is_waited_out_twice_in_a_row() {
         .send()
         .await
         .unwrap();
-    via(&st, &proxy, &["apply", "--yes", "--memory-size", "2048"]).ok();
+    st.run_via(&proxy, &["apply", "--yes", "--memory-size", "2048"])
+        .ok();
     all_fired(&proxy, UPDATE);
-    via(
-        &st,
+    st.run_via(
         &proxy,
         &["plan", "--detailed-exitcode", "--memory-size", "2048"],
     )
     .ok();
 
     let proxy = twice_each(DESTROY);
-    via(&st, &proxy, &["destroy", "--yes"]).ok();
+    st.run_via(&proxy, &["destroy", "--yes"]).ok();
     all_fired(&proxy, DESTROY);
     common::spec::check_gone(&st.suffix).await;
 }
@@ -163,7 +154,7 @@ fn any_other_error_fails_fast_with_its_code() {
         "--rule",
         "DynamoDB.CreateTable:5:ValidationException:One or more parameter values were invalid",
     ]);
-    let out = via(&st, &proxy, &["apply", "--yes"]);
+    let out = st.run_via(&proxy, &["apply", "--yes"]);
     assert_eq!(out.code, 1);
     assert!(
         out.stderr.contains("table: failed after")
@@ -204,7 +195,7 @@ async fn destroy_removes_policies_added_out_of_band_even_when_iam_reports_a_conf
         "--rule",
         "IAM.DeleteRole:1:DeleteConflict:Cannot delete entity, must delete policies first.",
     ]);
-    via(&st, &proxy, &["destroy", "--yes"]).ok();
+    st.run_via(&proxy, &["destroy", "--yes"]).ok();
     assert_eq!(proxy.stats()["rules_fired"]["IAM.DeleteRole"], 1);
     common::spec::check_gone(&s).await;
 }

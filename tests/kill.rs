@@ -39,13 +39,7 @@ fn run_killed_after(st: &TestStack, args: &[&str], k: usize) {
 /// How many AWS requests a command makes when nothing interrupts it.
 fn requests_of(st: &TestStack, args: &[&str]) -> usize {
     let proxy = Proxy::start(&[]);
-    let out: common::Output = st
-        .command(args)
-        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-        .output()
-        .unwrap()
-        .into();
-    out.ok();
+    st.run_via(&proxy, args).ok();
     proxy.stats()["requests"].as_u64().unwrap() as usize
 }
 

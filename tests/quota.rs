@@ -18,13 +18,7 @@ const SMALL_ACCOUNT: &str = "Lambda.GetAccountSettings:100:ANSWER:\
 fn plan_warns_before_creating_when_the_account_cannot_spare_the_reservation() {
     let st = TestStack::new("quotawarn");
     let proxy = Proxy::start(&["--rule", SMALL_ACCOUNT]);
-    let run = |args: &[&str]| -> common::Output {
-        st.command(args)
-            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-            .output()
-            .unwrap()
-            .into()
-    };
+    let run = |args: &[&str]| st.run_via(&proxy, args);
     let plan = run(&["plan"]).ok();
     assert!(
         plan.stdout.contains(

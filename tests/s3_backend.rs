@@ -356,12 +356,7 @@ async fn a_lock_request_whose_answer_was_lost_recognises_its_own_lock() {
     // The first PutObject is the lock: forwarded, then the connection is
     // dropped. The SDK retries; S3 answers 412, and the lock found is ours.
     let proxy = Proxy::start(&["--rule", "S3.PutObject:1:DROP_AFTER:"]);
-    let out: common::Output = st
-        .command(&["apply", "--yes"])
-        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-        .output()
-        .unwrap()
-        .into();
+    let out = st.run_via(&proxy, &["apply", "--yes"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         proxy.stats()["rules_fired"]["S3.PutObject"],
@@ -493,13 +488,7 @@ async fn with_a_fifth_of_requests_faulted_an_s3_stack_still_converges() {
         "--faults",
         "throttle,500,503,drop",
     ]);
-    let via = |args: &[&str]| -> common::Output {
-        st.command(args)
-            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-            .output()
-            .unwrap()
-            .into()
-    };
+    let via = |args: &[&str]| st.run_via(&proxy, args);
     // A saved setting that leaves the SPEC stack as it is (alarms are off).
     let topic = "arn:aws:sns:us-east-1:123456789012:pager";
     via(&["config", "set", "alarm_topic_arn", topic]).ok();

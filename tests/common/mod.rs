@@ -273,6 +273,25 @@ impl TestStack {
             .expect("run webhook-stack")
             .into()
     }
+
+    /// Runs `args` with AWS reached through `proxy`.
+    pub fn run_via(&self, proxy: &proxy::Proxy, args: &[&str]) -> Output {
+        self.command(args)
+            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+            .output()
+            .expect("run webhook-stack")
+            .into()
+    }
+
+    /// Another stack in this one's state directory, with its handler zip.
+    pub fn beside(&self, suffix: &str) -> TestStack {
+        TestStack {
+            suffix: suffix.into(),
+            dir: self.dir.clone(),
+            zip: self.zip.clone(),
+            backend: self.backend.clone(),
+        }
+    }
 }
 
 /// The writes an `--json` run made, by operation.
