@@ -3,8 +3,9 @@
 # its own moto and a proxy that throttles IAM above 20 calls/s
 # (scripts/aws_proxy.py --rate-limit IAM=20), applies 100 stacks, and runs
 # bench/scale.py, which prints: drift/plan --all over 100 stacks under the
-# limit (local and S3 backends: failed stacks, IAM calls, throttled, wall
-# time and its ratio to the limit's bound); CPU time and peak RSS at 1, 10
+# limit (local and S3 backends, with the account's role listing and with it
+# refused: failed stacks, IAM calls, throttled, wall time and its ratio to
+# the limit's bound); CPU time and peak RSS at 1, 10
 # and 100 stacks; and a converged plan without --handler-zip against the
 # same plan with it. Ends with one line per target.
 #
@@ -60,11 +61,18 @@ start_proxy() {
 }
 start_proxy limited --rate-limit IAM=20
 limited=$proxy_url
+# The same limit, with the account's role listing refused (AccessDenied, as
+# for a role without iam:GetAccountAuthorizationDetails): each stack reads
+# its own role.
+start_proxy limited-per-stack --rate-limit IAM=20 \
+  --rule "IAM.GetAccountAuthorizationDetails:1000000:AccessDenied:not authorized to perform iam:GetAccountAuthorizationDetails"
+limited_per_stack=$proxy_url
 # Connections kept open, as AWS does (moto closes each one).
 start_proxy keepalive --latency-ms 0
 keepalive=$proxy_url
 
-args=(--bin "$bin" --root "$root" --moto "$moto" --limited "$limited" --keepalive "$keepalive" --work "$work"
+args=(--bin "$bin" --root "$root" --moto "$moto" --limited "$limited" --limited-per-stack "$limited_per_stack"
+  --keepalive "$keepalive" --work "$work"
   --stacks "${BENCH_STACKS:-100}")
 [ -n "${BENCH_SKIP_DEFAULT_PATH:-}" ] && args+=(--skip-default-path)
 "$python" bench/scale.py "${args[@]}" &

@@ -57,7 +57,14 @@ fn under_a_rate_limit_every_stack_is_checked_and_throttling_is_counted() {
     for i in 0..stacks.len() {
         shared(i).run(&["apply", "--yes"]).ok();
     }
-    let proxy = Proxy::start(&["--rate-limit", "IAM=3"]);
+    // Without the account's role listing (refused), so that each stack
+    // makes its own four IAM reads, as a single-stack run does.
+    let proxy = Proxy::start(&[
+        "--rate-limit",
+        "IAM=3",
+        "--rule",
+        "IAM.GetAccountAuthorizationDetails:1:AccessDenied:not authorized",
+    ]);
     let out = shared(0).run_via(&proxy, &["drift", "--all", "--json", "-v"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report = out.json();
@@ -95,17 +102,54 @@ fn not_in_sync(report: &serde_json::Value) -> Vec<(String, String, String)> {
     rows
 }
 
+/// The IAM operations a report counts, with their counts.
+fn iam_calls(report: &serde_json::Value) -> Vec<(&str, u64)> {
+    report["aws_calls"]["by_operation"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(op, _)| op.starts_with("IAM:"))
+        .map(|(op, n)| (op.as_str(), n.as_u64().unwrap()))
+        .collect()
+}
+
+fn drifted_properties<'a>(
+    report: &'a serde_json::Value,
+    suffix: &str,
+    resource: &str,
+) -> Vec<&'a str> {
+    let stack = report["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["suffix"] == suffix)
+        .unwrap();
+    let r = stack["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == resource)
+        .unwrap();
+    r["drifted_properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect()
+}
+
 fn calls(report: &serde_json::Value, op: &str) -> u64 {
     report["aws_calls"]["by_operation"][op]
         .as_u64()
         .unwrap_or(0)
 }
 
-/// `drift --all` lists KMS aliases and log groups once for all its stacks
-/// (providers/survey.rs) instead of asking once per stack, and finds what
-/// was deleted all the same; when a listing is refused (a role without
-/// `kms:ListAliases`), each stack asks for its own alias, with the same
-/// result.
+/// `drift --all` lists KMS aliases, log groups and IAM roles once for all
+/// its stacks (providers/survey.rs) instead of asking once per stack, and
+/// finds what was deleted or changed all the same; when a listing is
+/// refused (a role without `kms:ListAliases` or
+/// `iam:GetAccountAuthorizationDetails`), each stack asks for its own, with
+/// the same result.
 #[tokio::test(flavor = "multi_thread")]
 async fn one_listing_serves_every_stack_and_a_refused_listing_falls_back_to_single_reads() {
     let first = TestStack::new("surv1");
@@ -130,7 +174,19 @@ async fn one_listing_serves_every_stack_and_a_refused_listing_falls_back_to_sing
         .send()
         .await
         .unwrap();
+    // A statement added out of band to one stack's inline policy.
+    let iam = aws_sdk_iam::Client::new(&cfg);
+    let extra = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
+    iam.put_role_policy()
+        .role_name(all[0].names().role)
+        .policy_name("added-by-hand")
+        .policy_document(extra.to_string())
+        .send()
+        .await
+        .unwrap();
     let expected = vec![
+        ("surv1".to_owned(), "role".to_owned(), "MODIFIED".to_owned()),
         (
             "surv2".to_owned(),
             "kms_alias".to_owned(),
@@ -152,21 +208,50 @@ async fn one_listing_serves_every_stack_and_a_refused_listing_falls_back_to_sing
     // Each stack's key, and the AWS-managed DynamoDB key once per run; no
     // DescribeKey per alias.
     assert_eq!(calls(&report, "KMS:DescribeKey"), 3 + 1);
+    // Every IAM read of the three stacks from one listing.
+    assert_eq!(
+        iam_calls(&report),
+        [("IAM:GetAccountAuthorizationDetails", 1)]
+    );
+    assert_eq!(
+        drifted_properties(&report, "surv1", "role"),
+        ["inline_policies.added-by-hand"]
+    );
     // One stack alone still reads its own (one call either way).
-    let single = all[0].run(&["drift", "--json"]).ok().json();
+    let single = all[0].run(&["drift", "--json"]);
+    assert_eq!(single.code, 2, "the role added to: {}", single.stderr);
+    let single = single.json();
     assert_eq!(calls(&single, "KMS:ListAliases"), 0);
     assert_eq!(calls(&single, "KMS:DescribeKey"), 3);
+    assert_eq!(calls(&single, "IAM:GetAccountAuthorizationDetails"), 0);
+    assert_eq!(calls(&single, "IAM:GetRole"), 1);
 
     let proxy = Proxy::start(&[
         "--rule",
         "KMS.ListAliases:1:AccessDeniedException:not authorized to perform kms:ListAliases",
+        "--rule",
+        "IAM.GetAccountAuthorizationDetails:1:AccessDenied:not authorized to perform iam:GetAccountAuthorizationDetails",
     ]);
     let out = first.run_via(&proxy, &["drift", "--all", "--json"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     let report = out.json();
     assert_eq!(proxy.stats()["rules_fired"]["KMS.ListAliases"], 1);
+    assert_eq!(
+        proxy.stats()["rules_fired"]["IAM.GetAccountAuthorizationDetails"],
+        1
+    );
     assert_eq!(not_in_sync(&report), expected);
+    assert_eq!(
+        drifted_properties(&report, "surv1", "role"),
+        ["inline_policies.added-by-hand"]
+    );
     assert_eq!(calls(&report, "KMS:DescribeKey"), 3 + 3 + 1);
+    // Each stack's role, trust policy, policy listings and its own inline
+    // policy (the one added by hand: one GetRolePolicy more).
+    assert_eq!(calls(&report, "IAM:GetRole"), 3);
+    assert_eq!(calls(&report, "IAM:ListRolePolicies"), 3);
+    assert_eq!(calls(&report, "IAM:ListAttachedRolePolicies"), 3);
+    assert_eq!(calls(&report, "IAM:GetRolePolicy"), 3 + 1);
     let plan = first.run(&["plan", "--all", "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.stdout);
     assert!(plan.stdout.contains("== stack surv2"), "{}", plan.stdout);

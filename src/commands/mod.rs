@@ -178,8 +178,11 @@ pub async fn connect(config: &Config) -> Aws {
 /// The clients for reading the stacks `suffixes` all in one run: what can
 /// be listed for all of them is listed once (`providers/survey.rs`).
 pub fn surveying(aws: Aws, suffixes: &[crate::names::Suffix]) -> Aws {
-    let log_groups: Vec<String> = suffixes.iter().map(|s| s.names().log_group).collect();
-    aws.surveying(log_groups.iter().map(String::as_str))
+    let names: Vec<_> = suffixes.iter().map(|s| s.names()).collect();
+    aws.surveying(
+        names.iter().map(|n| n.log_group.as_str()),
+        names.iter().map(|n| n.role.as_str()),
+    )
 }
 
 /// The function's code: the given zip, or handler/ built for arm64 and zipped

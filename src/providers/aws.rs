@@ -312,11 +312,15 @@ impl Aws {
     }
 
     /// The same clients, reading many stacks: what can be listed is listed
-    /// once for all of them (`survey.rs`). `log_groups` are the names of the
-    /// log groups the run will read.
-    pub fn surveying<'a>(self, log_groups: impl IntoIterator<Item = &'a str>) -> Aws {
+    /// once for all of them (`survey.rs`). `log_groups` and `roles` are the
+    /// names of the log groups and roles the run will read.
+    pub fn surveying<'a>(
+        self,
+        log_groups: impl IntoIterator<Item = &'a str>,
+        roles: impl IntoIterator<Item = &'a str>,
+    ) -> Aws {
         Aws {
-            survey: Some(Arc::new(super::survey::Survey::new(log_groups))),
+            survey: Some(Arc::new(super::survey::Survey::new(log_groups, roles))),
             ..self
         }
     }

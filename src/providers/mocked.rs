@@ -18,14 +18,19 @@ use serde_json::json;
 use std::sync::Arc;
 
 /// Clients that must not be called: real configurations with no endpoint
-/// reachable, so a stray call fails the test.
-fn aws_with(logs: aws_sdk_cloudwatchlogs::Client, lambda: aws_sdk_lambda::Client) -> Aws {
+/// reachable, so a stray call fails the test. A test replaces the clients
+/// it mocks.
+pub fn offline() -> Aws {
     let sdk = aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:9")
         .build();
-    let mut aws = Aws::from_sdk_config(&sdk);
+    Aws::from_sdk_config(&sdk)
+}
+
+fn aws_with(logs: aws_sdk_cloudwatchlogs::Client, lambda: aws_sdk_lambda::Client) -> Aws {
+    let mut aws = offline();
     aws.logs = logs;
     aws.lambda = lambda;
     aws.calls = Arc::default();

@@ -7,6 +7,7 @@ use super::policy;
 use super::props::{str_prop, tags_value, TagChanges};
 use super::provider::{Context, Provider};
 use super::retry::{retry_eventual, Eventual};
+use super::survey::Listed;
 use super::{Aws, Failure, Hint};
 use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
@@ -44,9 +45,86 @@ fn managed(props: &Props) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Reads a role with its policies. The inline policies named in `hint` are
-/// fetched alongside the listing, so a converged role takes one round trip.
+/// A role as read: its ARN, trust policy, inline policy documents by name
+/// and attached managed policy ARNs (both as AWS gives them), and tags.
+struct Read<'a> {
+    arn: &'a str,
+    trust: Option<&'a str>,
+    inline: Vec<(String, &'a str)>,
+    managed: Vec<String>,
+    tags: Vec<(&'a str, &'a str)>,
+}
+
+/// `from`: the operations that gave the policy documents and the role, for
+/// an error naming a document that does not parse.
+fn observed(name: &str, read: Read<'_>, from: [&'static str; 2]) -> Result<Observed, AwsError> {
+    let [policies_from, role_from] = from;
+    let mut inline = Map::new();
+    for (p, doc) in read.inline {
+        let parsed =
+            policy::parse_document(doc).map_err(|m| AwsError::invalid(policies_from, m))?;
+        inline.insert(p, parsed);
+    }
+    let trust = read
+        .trust
+        .map(policy::parse_document)
+        .transpose()
+        .map_err(|m| AwsError::invalid(role_from, m))?
+        .unwrap_or(Value::Null);
+    let mut managed = read.managed;
+    managed.sort();
+    let props: Props = [
+        ("name".to_string(), Value::from(name)),
+        ("assume_role_policy".to_string(), trust),
+        ("inline_policies".to_string(), Value::Object(inline)),
+        ("managed_policy_arns".to_string(), Value::from(managed)),
+        ("tags".to_string(), tags_value(read.tags)),
+    ]
+    .into();
+    Ok(Observed {
+        id: name.into(),
+        props,
+        outputs: outputs(name, read.arn),
+    })
+}
+
+/// Reads a role with its policies: from the run's listing of the account's
+/// roles when there is one (`survey.rs`), else with the role's own calls.
 pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>, AwsError> {
+    if let Some(survey) = aws.survey() {
+        match survey.role(aws, name).await {
+            Listed::Found(r) => {
+                let read = Read {
+                    arn: r.arn().unwrap_or_default(),
+                    trust: r.assume_role_policy_document(),
+                    inline: r
+                        .role_policy_list()
+                        .iter()
+                        .map(|p| {
+                            let name = p.policy_name().unwrap_or_default().to_owned();
+                            (name, p.policy_document().unwrap_or_default())
+                        })
+                        .collect(),
+                    managed: r
+                        .attached_managed_policies()
+                        .iter()
+                        .map(|p| p.policy_arn().unwrap_or_default().to_owned())
+                        .collect(),
+                    tags: r.tags().iter().map(|t| (t.key(), t.value())).collect(),
+                };
+                let from = "GetAccountAuthorizationDetails";
+                return observed(name, read, [from, from]).map(Some);
+            }
+            Listed::Absent => return Ok(None),
+            Listed::Unknown => {}
+        }
+    }
+    read_alone(aws, name, hint).await
+}
+
+/// Reads a role with its own calls. The inline policies named in `hint` are
+/// fetched alongside the listing, so a converged role takes one round trip.
+async fn read_alone(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>, AwsError> {
     let guessed = join_all(hint.inline_policy_names.iter().map(|p| {
         aws.iam
             .get_role_policy()
@@ -83,15 +161,13 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
         .into_iter()
         .collect::<Result<_, _>>()
         .map_err(aws_error("ListRolePolicies"))?;
-    let mut arns: Vec<String> = attached
+    let managed: Vec<String> = attached
         .into_iter()
         .map(|r| {
             r.map_err(aws_error("ListAttachedRolePolicies"))
                 .map(|p| p.policy_arn.unwrap_or_default())
         })
         .collect::<Result<_, _>>()?;
-    arns.sort();
-    let mut inline = Map::new();
     // Documents already fetched by name; a policy deleted since is simply
     // not in the listing.
     let mut fetched = BTreeMap::new();
@@ -112,33 +188,17 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
         let doc = doc.map_err(aws_error("GetRolePolicy"))?;
         fetched.insert((*p).clone(), doc.policy_document);
     }
-    for p in &names {
-        let parsed = policy::parse_document(&fetched[p])
-            .map_err(|m| AwsError::invalid("GetRolePolicy", m))?;
-        inline.insert(p.clone(), parsed);
-    }
-    let trust = role
-        .assume_role_policy_document()
-        .map(policy::parse_document)
-        .transpose()
-        .map_err(|m| AwsError::invalid("GetRole", m))?
-        .unwrap_or(Value::Null);
-    let props: Props = [
-        ("name".to_string(), Value::from(name)),
-        ("assume_role_policy".to_string(), trust),
-        ("inline_policies".to_string(), Value::Object(inline)),
-        ("managed_policy_arns".to_string(), Value::from(arns)),
-        (
-            "tags".to_string(),
-            tags_value(role.tags().iter().map(|t| (t.key(), t.value()))),
-        ),
-    ]
-    .into();
-    Ok(Some(Observed {
-        id: name.into(),
-        props,
-        outputs: outputs(name, role.arn()),
-    }))
+    let read = Read {
+        arn: role.arn(),
+        trust: role.assume_role_policy_document(),
+        inline: names
+            .iter()
+            .map(|p| (p.clone(), fetched[p].as_str()))
+            .collect(),
+        managed,
+        tags: role.tags().iter().map(|t| (t.key(), t.value())).collect(),
+    };
+    observed(name, read, ["GetRolePolicy", "GetRole"]).map(Some)
 }
 
 async fn put_policy(aws: &Aws, role: &str, name: &str, doc: &Value) -> Result<(), AwsError> {
