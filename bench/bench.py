@@ -37,7 +37,9 @@ RTT_MS = 50
 # the other. The 50 ms pass also measures the chain the run actually made
 # (column "seen", from the proxy's log), which flags a stale table.
 #
-# Stack::load: STS GetCallerIdentity ∥ every resource's read. With state,
+# Stack::load: STS GetCallerIdentity ∥ every resource's read (∥ Lambda
+# GetAccountSettings when the function will likely be created or its
+# reservation change: the account-limit check of apply and plan). With state,
 # each read sends everything at once, using the key id, ARNs and inline
 # policy names recorded in state (providers::Hint):
 #   kms_key   DescribeKey ∥ GetKeyRotationStatus ∥ GetKeyPolicy ∥ ListResourceTags   1

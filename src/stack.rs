@@ -49,6 +49,21 @@ fn foreign_message(suffix: &str, found: &[Foreign]) -> String {
     )
 }
 
+/// Whether the stack will likely reserve concurrent executions anew: it
+/// reserves some, and its state records no function reserving as many (the
+/// function is created, or its reservation changes). `limit_warnings`
+/// decides on the plan; this only guesses ahead of the reads.
+fn reserves_anew(ctx: &StackContext, state: Option<&State>) -> bool {
+    let wanted = ctx.settings.reserved_concurrency;
+    let recorded = state
+        .into_iter()
+        .flat_map(|s| s.resources.values())
+        .find(|r| r.kind == providers::function::KIND)
+        .and_then(|r| r.properties.get("reserved_concurrency"))
+        .and_then(serde_json::Value::as_i64);
+    wanted != 0 && recorded != Some(i64::from(wanted))
+}
+
 /// A stack as found: program, graph, state and live resources.
 pub struct Stack {
     pub ctx: StackContext,
@@ -128,10 +143,19 @@ impl Stack {
                 })
         });
         let account = aws.account();
-        let (account, found, orphans) = tokio::join!(
+        // The account's Lambda concurrency (`limit_warnings`), asked with
+        // the reads when the plan will likely reserve executions, not in a
+        // round trip of its own after them.
+        let limits = async {
+            if aws.checks_limits() && reserves_anew(&ctx, state.as_ref()) {
+                let _ = aws.lambda_concurrency().await;
+            }
+        };
+        let (account, found, orphans, ()) = tokio::join!(
             account,
             futures_util::future::join_all(reads),
-            futures_util::future::join_all(orphan_reads)
+            futures_util::future::join_all(orphan_reads),
+            limits
         );
         let account = account.map_err(StackError::Account)?;
         if let Some(s) = &state {
@@ -265,7 +289,7 @@ impl Stack {
             .and_then(|o| o.props.get("reserved_concurrency"))
             .and_then(serde_json::Value::as_i64)
             .and_then(|n| i32::try_from(n).ok());
-        match providers::account::lambda_concurrency(aws).await {
+        match aws.lambda_concurrency().await {
             Ok(Some(c)) => providers::account::reservation_problem(c, current, wanted)
                 .into_iter()
                 .collect(),

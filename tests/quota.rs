@@ -47,6 +47,52 @@ fn plan_warns_before_creating_when_the_account_cannot_spare_the_reservation() {
     );
 }
 
+/// A first plan asks for the account's Lambda concurrency alongside its
+/// reads, not in a round trip of its own after them: while the role's read
+/// is held in the proxy, GetAccountSettings has already been asked.
+#[test]
+fn the_accounts_concurrency_is_asked_alongside_the_reads() {
+    let st = TestStack::new("quotaearly");
+    let proxy = Proxy::start(&["--rule", "IAM.GetRole:1:HOLD:", "--rule", SMALL_ACCOUNT]);
+    let plan = st
+        .command(&["plan"])
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait = std::time::Duration::from_secs(120);
+    proxy.wait_held(1, wait);
+    let asked =
+        |stats: &serde_json::Value| stats["per_operation"]["Lambda.GetAccountSettings"].as_u64();
+    let start = std::time::Instant::now();
+    loop {
+        let stats = proxy.stats();
+        if asked(&stats) == Some(1) {
+            // Asked before GetRole was answered: its first attempt is still
+            // held (the SDK would try again after its 30 s attempt timeout,
+            // and only then could the reads be done).
+            assert_eq!(stats["per_operation"]["IAM.GetRole"], 1, "{stats}");
+            break;
+        }
+        assert!(
+            start.elapsed() < wait,
+            "GetAccountSettings never asked: {stats}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    proxy.release();
+    let out: common::Output = plan.wait_with_output().unwrap().into();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("Warning: reserving 100 concurrent executions"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(asked(&proxy.stats()), Some(1), "asked once");
+}
+
 #[test]
 fn a_reservation_the_account_cannot_spare_is_explained_and_a_smaller_one_applies() {
     let moto = start_moto(&[("MOTO_LAMBDA_CONCURRENCY_QUOTA", "150")]);

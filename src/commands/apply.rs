@@ -55,7 +55,7 @@ pub async fn run(
         bail!("settings cannot change a saved plan, which is applied as reviewed with the settings it shows: make a new one with `plan --out FILE` and the flags");
     }
     let saved = plan_file.map(load_saved).transpose()?;
-    let aws = connect(config).await;
+    let aws = connect(config).await.checking_limits();
     let store = config.backend.open(&config.suffix, &aws);
     let lease = store.lock("apply", config.lock_timeout).await?;
     let package = code_package(code)?;

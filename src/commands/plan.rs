@@ -119,7 +119,7 @@ pub async fn run(
     detailed: bool,
     out: Option<&Path>,
 ) -> Result<ExitStatus> {
-    let aws = connect(config).await;
+    let aws = connect(config).await.checking_limits();
     let store = config.backend.open(&config.suffix, &aws);
     // A saved plan needs the exact code; a plan to read may go without it.
     let code_sha256 = match out {

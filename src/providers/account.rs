@@ -18,8 +18,9 @@ pub struct Concurrency {
 }
 
 /// `GetAccountSettings`. `Ok(None)` where the endpoint does not serve it
-/// (the local emulator): nothing can be checked then.
-pub async fn lambda_concurrency(aws: &Aws) -> Result<Option<Concurrency>, AwsError> {
+/// (the local emulator): nothing can be checked then. Through
+/// `Aws::lambda_concurrency`, once per run.
+pub(super) async fn ask_lambda_concurrency(aws: &Aws) -> Result<Option<Concurrency>, AwsError> {
     match aws.lambda.get_account_settings().send().await {
         Ok(out) => Ok(out.account_limit().map(|l| Concurrency {
             limit: l.concurrent_executions(),

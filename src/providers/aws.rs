@@ -176,12 +176,16 @@ pub struct Aws {
     once: Arc<PerRun>,
     /// Listings shared by the stacks of an `--all` run.
     survey: Option<Arc<super::survey::Survey>>,
+    /// This run checks account limits before it creates (apply, plan).
+    checks_limits: bool,
 }
 
 #[derive(Debug, Default)]
 struct PerRun {
     account: tokio::sync::OnceCell<String>,
     dynamodb_key: tokio::sync::OnceCell<Option<String>>,
+    lambda_concurrency:
+        tokio::sync::OnceCell<Result<Option<super::account::Concurrency>, AwsError>>,
 }
 
 /// Retries: the SDK's standard mode (exponential backoff with full jitter,
@@ -308,6 +312,7 @@ impl Aws {
             calls,
             once: Arc::default(),
             survey: None,
+            checks_limits: false,
         }
     }
 
@@ -327,6 +332,31 @@ impl Aws {
 
     pub fn survey(&self) -> Option<&super::survey::Survey> {
         self.survey.as_deref()
+    }
+
+    /// The same clients, for a run that checks account limits before it
+    /// creates anything: `Stack::load` then asks for the limits it will
+    /// likely need alongside its reads.
+    pub fn checking_limits(self) -> Aws {
+        Aws {
+            checks_limits: true,
+            ..self
+        }
+    }
+
+    pub fn checks_limits(&self) -> bool {
+        self.checks_limits
+    }
+
+    /// The account's Lambda concurrency (`account.rs`), asked once per run.
+    pub async fn lambda_concurrency(
+        &self,
+    ) -> Result<Option<super::account::Concurrency>, AwsError> {
+        self.once
+            .lambda_concurrency
+            .get_or_init(|| super::account::ask_lambda_concurrency(self))
+            .await
+            .clone()
     }
 
     /// The account of the credentials, asked of STS once per run (not once

@@ -305,10 +305,7 @@ async fn the_accounts_lambda_concurrency_is_read_and_a_reservation_it_cannot_spa
     let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&settings]);
     let logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, []);
     let aws = aws_with(logs, lambda);
-    let found = super::account::lambda_concurrency(&aws)
-        .await
-        .unwrap()
-        .unwrap();
+    let found = aws.lambda_concurrency().await.unwrap().unwrap();
     assert_eq!(
         found,
         super::account::Concurrency {
