@@ -6,7 +6,7 @@
 //! one per stack; a role, with its trust policy, inline policies, managed
 //! policy ARNs and tags, from GetAccountAuthorizationDetails (up to 1,000
 //! roles a page) instead of four IAM calls per stack. Six calls of each
-//! stack's 19; two KMS calls fewer per stack against KMS's shared request
+//! stack's 17; two KMS calls fewer per stack against KMS's shared request
 //! quota, and IAM, the most tightly throttled of these services, asked once
 //! per thousand roles of the account rather than four times per stack.
 //!
