@@ -67,27 +67,24 @@ impl Survey {
         let listing = self
             .aliases
             .get_or_init(|| async {
-                let mut all = HashMap::new();
-                let mut aliases = aws
+                let aliases = aws
                     .kms
                     .list_aliases()
                     .limit(100)
                     .into_paginator()
                     .items()
-                    .send();
-                while let Some(a) = aliases.next().await {
-                    let a = a.ok()?;
-                    if let (Some(n), Some(key), Some(arn)) =
-                        (a.alias_name, a.target_key_id, a.alias_arn)
-                    {
-                        let alias = Alias {
-                            target_key_id: key,
-                            arn,
-                        };
-                        all.insert(n, alias);
-                    }
-                }
-                Some(all)
+                    .send()
+                    .try_collect()
+                    .await
+                    .ok()?;
+                let all = aliases.into_iter().filter_map(|a| {
+                    let alias = Alias {
+                        target_key_id: a.target_key_id?,
+                        arn: a.alias_arn?,
+                    };
+                    Some((a.alias_name?, alias))
+                });
+                Some(all.collect())
             })
             .await;
         look_up(listing, name)
@@ -100,21 +97,20 @@ impl Survey {
         let listing = self
             .log_groups
             .get_or_init(|| async {
-                let mut all = HashMap::new();
-                let mut groups = aws
+                let groups = aws
                     .logs
                     .describe_log_groups()
                     .log_group_name_prefix(&self.log_group_prefix)
                     .into_paginator()
                     .items()
-                    .send();
-                while let Some(g) = groups.next().await {
-                    let g = g.ok()?;
-                    if let Some(n) = g.log_group_name.clone() {
-                        all.insert(n, g);
-                    }
-                }
-                Some(all)
+                    .send()
+                    .try_collect()
+                    .await
+                    .ok()?;
+                let all = groups
+                    .into_iter()
+                    .filter_map(|g| Some((g.log_group_name.clone()?, g)));
+                Some(all.collect())
             })
             .await;
         look_up(listing, name)
@@ -129,6 +125,8 @@ impl Survey {
         let listing = self
             .roles
             .get_or_init(|| async {
+                // Page by page, keeping only the run's roles: the account's
+                // may be thousands.
                 let mut all = HashMap::new();
                 let mut pages = aws
                     .iam

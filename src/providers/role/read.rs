@@ -9,6 +9,7 @@ use crate::providers::policy;
 use crate::providers::props::tags_value;
 use crate::providers::survey::Listed;
 use crate::providers::{Aws, Hint};
+use aws_sdk_iam::types::Tag;
 use futures_util::future::join_all;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -20,7 +21,7 @@ struct Read<'a> {
     trust: Option<&'a str>,
     inline: Vec<(String, &'a str)>,
     managed: Vec<String>,
-    tags: Vec<(&'a str, &'a str)>,
+    tags: &'a [Tag],
 }
 
 /// `from`: the operations that gave the policy documents and the role, for
@@ -46,7 +47,10 @@ fn observed(name: &str, read: Read<'_>, from: [&'static str; 2]) -> Result<Obser
         ("assume_role_policy".to_string(), trust),
         ("inline_policies".to_string(), Value::Object(inline)),
         ("managed_policy_arns".to_string(), Value::from(managed)),
-        ("tags".to_string(), tags_value(read.tags)),
+        (
+            "tags".to_string(),
+            tags_value(read.tags.iter().map(|t| (t.key(), t.value()))),
+        ),
     ]
     .into();
     Ok(Observed {
@@ -78,7 +82,7 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
                         .iter()
                         .map(|p| p.policy_arn().unwrap_or_default().to_owned())
                         .collect(),
-                    tags: r.tags().iter().map(|t| (t.key(), t.value())).collect(),
+                    tags: r.tags(),
                 };
                 let from = "GetAccountAuthorizationDetails";
                 return observed(name, read, [from, from]).map(Some);
@@ -164,7 +168,7 @@ async fn read_alone(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observe
             .map(|p| (p.clone(), fetched[p].as_str()))
             .collect(),
         managed,
-        tags: role.tags().iter().map(|t| (t.key(), t.value())).collect(),
+        tags: role.tags(),
     };
     observed(name, read, ["GetRolePolicy", "GetRole"]).map(Some)
 }
