@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The handler's long property campaign (issue 10): FUZZ_EVENTS generated invocations
 # (default 1,000,000; the seed's payload mutated in every wrapper, see
-# handler/tests/support/fuzz.rs) through the whole event path, over the in-memory store.
+# handler/tests/it/support/fuzz.rs) through the whole event path, over the in-memory store.
 # Prints cases run, failures and events per second; exits 1 on a failure, with the
 # shrunk input. Not part of scripts/test.sh (which runs the same properties with a few
 # thousand cases): it takes minutes.
@@ -16,8 +16,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # Release: the events-per-second figure is the handler's, not the debug build's.
 status=0
-cargo test --release --locked -p webhook-handler --test properties -- \
-  --ignored campaign --nocapture --test-threads 1 >"$log" 2>&1 || status=$?
+cargo test --release --locked -p webhook-handler --test it -- \
+  --ignored properties::campaign --exact --nocapture --test-threads 1 >"$log" 2>&1 || status=$?
 if grep -oE 'campaign: .*' "$log"; then
   grep -E 'minimal failing|Test failed' "$log" || true
 else

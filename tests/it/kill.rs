@@ -3,11 +3,9 @@
 //! the proxy lets the first k requests through to moto and stops, so the
 //! tool is killed having made exactly k calls.
 
-mod common;
-
-use common::proxy::Proxy;
-use common::spec::{check_gone, check_spec, live_keys};
-use common::TestStack;
+use crate::common::proxy::Proxy;
+use crate::common::spec::{check_gone, check_spec, live_keys};
+use crate::common::TestStack;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -169,7 +167,7 @@ fn ctrl_c_after(
         .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())));
     let mut helper = std::process::Command::new(root.join(".venv/bin/python"));
     helper
-        .arg(root.join("tests/common/ctrl_c.py"))
+        .arg(root.join("tests/it/common/ctrl_c.py"))
         .args(&all)
         .envs(inherited)
         .envs(env.iter().copied())

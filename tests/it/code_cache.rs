@@ -3,9 +3,7 @@
 //! change) when a source file does. A checkout of its own with a stand-in
 //! build script (the arm64 cross build takes minutes) that counts its runs.
 
-mod common;
-
-use common::TestStack;
+use crate::common::TestStack;
 use std::path::{Path, PathBuf};
 
 /// A checkout whose `scripts/build-handler.sh` "builds" handler/src/main.rs
@@ -38,7 +36,7 @@ fn builds(root: &Path) -> usize {
 fn the_zip_is_reused_until_a_handler_source_changes() {
     let st = TestStack::new("codecache");
     let root = checkout(&st.dir);
-    let run = |args: &[&str]| -> common::Output {
+    let run = |args: &[&str]| -> crate::common::Output {
         st.command(args)
             .env_remove("WEBHOOK_STACK_HANDLER_ZIP")
             .env("WEBHOOK_STACK_HANDLER_DIR", root.join("handler"))

@@ -1,9 +1,7 @@
 //! `graph`: the dependency graph as DOT or Mermaid, from the program alone
 //! (no AWS call), and with a saved plan's actions on its nodes.
 
-mod common;
-
-use common::TestStack;
+use crate::common::TestStack;
 
 /// The SPEC's edges (SPEC §1 "Dependencies"), as Mermaid arrows.
 const EDGES: [&str; 9] = [
@@ -22,7 +20,7 @@ const EDGES: [&str; 9] = [
 fn the_graph_is_drawn_from_the_program_without_any_aws_call() {
     let st = TestStack::new("graph");
     let run = |args: &[&str]| {
-        let out: common::Output = st
+        let out: crate::common::Output = st
             .command(args)
             // Nothing listens here: any AWS call would fail the command.
             .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")

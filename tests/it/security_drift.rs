@@ -5,14 +5,12 @@
 //! the other, shared/MOTO.md): their apply side is tested with
 //! aws-smithy-mocks in src/providers/mocked.rs.
 
-mod common;
-
+use crate::common::spec::check_spec;
+use crate::common::{drifted, row, sdk, TestStack};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     SseSpecification, SseType, Tag,
 };
-use common::spec::check_spec;
-use common::{drifted, row, sdk, TestStack};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_public_permission_a_function_url_and_a_layer_are_drift_and_apply_removes_them() {

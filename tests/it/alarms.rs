@@ -3,10 +3,8 @@
 //! changed threshold and of a deleted alarm, repaired, removed by turning
 //! them off and by `destroy`; the default stack has none.
 
-mod common;
-
+use crate::common::{drifted, names, row, sdk, TestStack};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm, Statistic};
-use common::{drifted, names, row, sdk, TestStack};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:payments-alerts";
 

@@ -1,9 +1,7 @@
 //! `plan --all` and `drift --all` over several stacks in one state directory.
 
-mod common;
-
-use common::proxy::Proxy;
-use common::{sdk, TestStack};
+use crate::common::proxy::Proxy;
+use crate::common::{sdk, TestStack};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_and_plan_all_cover_every_stack_in_the_state_dir() {

@@ -2,14 +2,12 @@
 //! it did not create; data is deleted outside `destroy` only when asked for
 //! with `--replace`.
 
-mod common;
-
+use crate::common::spec::check_spec;
+use crate::common::{sdk, writes, TestStack};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
-use common::spec::check_spec;
-use common::{sdk, writes, TestStack};
 
 /// A table made by someone else under the stack's name, keyed on `key`,
 /// holding one item.

@@ -5,11 +5,9 @@
 //! the races are staged in order, one request at a time, by holding a
 //! request in the fault proxy (a HOLD rule) and acting while it waits.
 
-mod common;
-
-use common::proxy::Proxy;
-use common::spec::check_spec;
-use common::TestStack;
+use crate::common::proxy::Proxy;
+use crate::common::spec::check_spec;
+use crate::common::TestStack;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -18,7 +16,7 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(120);
 
 async fn s3() -> aws_sdk_s3::Client {
-    let cfg = common::sdk().await;
+    let cfg = crate::common::sdk().await;
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&cfg)
             .force_path_style(true)
@@ -169,7 +167,7 @@ async fn a_second_run_is_refused_naming_the_holder_and_the_lock_goes_on_success_
         "--rule",
         "Lambda.UpdateFunctionConfiguration:6:InvalidParameterValueException:Unsupported memory size",
     ]);
-    let out: common::Output = st
+    let out: crate::common::Output = st
         .command(&["apply", "--yes", "--memory-size", "2048"])
         .env("AWS_ENDPOINT_URL", &failing.endpoint)
         .output()
@@ -405,7 +403,7 @@ async fn settings_and_state_travel_with_the_backend_and_migrate_keeps_lineage_an
         .current_dir(&teammate.dir)
         .output()
         .unwrap();
-    let plan: common::Output = plan.into();
+    let plan: crate::common::Output = plan.into();
     assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
     assert!(
         plan.stdout.contains("memory_size = 2048 (saved)"),
@@ -420,7 +418,7 @@ async fn settings_and_state_travel_with_the_backend_and_migrate_keeps_lineage_an
         .current_dir(&laptop.dir)
         .status()
         .unwrap();
-    let plan: common::Output = teammate
+    let plan: crate::common::Output = teammate
         .command(&["plan", "--json"])
         .current_dir(&teammate.dir)
         .output()

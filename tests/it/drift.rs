@@ -5,10 +5,8 @@
 //! that differ from the expected ones only in form are not drift, and
 //! `drift` never writes.
 
-mod common;
-
-use common::spec::inline_policy;
-use common::{drifted, row, sdk, Names, TestStack};
+use crate::common::spec::inline_policy;
+use crate::common::{drifted, row, sdk, Names, TestStack};
 use serde_json::{json, Value};
 
 #[track_caller]
@@ -373,7 +371,7 @@ async fn function_changes_are_reported_and_undone() {
         &st,
         vec![row("function", "MODIFIED", &["reserved_concurrency"])],
     );
-    let other_zip = std::fs::read(common::handler_zip(&st.dir, "intruder")).unwrap();
+    let other_zip = std::fs::read(crate::common::handler_zip(&st.dir, "intruder")).unwrap();
     lambda
         .update_function_code()
         .function_name(function)

@@ -1,9 +1,7 @@
 //! Where a run's settings come from: the region of an AWS profile, and the
 //! state a no-op apply leaves behind.
 
-mod common;
-
-use common::TestStack;
+use crate::common::TestStack;
 
 /// SPEC §2 "Regions and credentials": --region, else the profile's region
 /// (from --profile or AWS_PROFILE) in the AWS config file, as the AWS CLI
@@ -22,7 +20,7 @@ fn the_region_comes_from_the_region_flag_then_the_profile_then_the_environment()
     let plan_region = |args: &[&str], env: &[(&str, &str)]| {
         let mut all = vec!["plan", "--json"];
         all.extend_from_slice(args);
-        let out: common::Output = st
+        let out: crate::common::Output = st
             .command(&all)
             .env_remove("AWS_REGION")
             .env_remove("AWS_DEFAULT_REGION")
@@ -70,7 +68,7 @@ fn a_no_op_apply_records_live_values_so_drift_agrees() {
 
     let apply = st.run(&["apply", "--yes", "--json"]).ok().json();
     assert_eq!(apply["summary"]["change"], 0, "no AWS change: {apply}");
-    assert_eq!(common::writes(&apply), Vec::<String>::new());
+    assert_eq!(crate::common::writes(&apply), Vec::<String>::new());
     assert_eq!(
         st.state()["resources"]["function"]["properties"]["memory_size"],
         1024

@@ -8,8 +8,7 @@
 //! Case counts keep the suite fast (`PROPTEST_CASES` overrides them); the long campaign is
 //! `scripts/fuzz-handler.sh`, which runs `campaign` below with a million events.
 
-#[path = "support/fuzz.rs"]
-mod fuzz;
+use crate::support::fuzz;
 
 use bigdecimal::{BigDecimal, Zero};
 use proptest::prelude::*;

@@ -3,11 +3,9 @@
 //! to run (KMS key ids, lineage, the test's process id in paths) are
 //! replaced by placeholders first; everything else must match byte for
 //! byte. To review a change: `cargo insta review`, or rerun with
-//! `INSTA_UPDATE=always` and read the diff of `tests/snapshots/`.
+//! `INSTA_UPDATE=always` and read the diff of `tests/it/snapshots/`.
 
-mod common;
-
-use common::{sdk, TestStack};
+use crate::common::{sdk, TestStack};
 
 /// Replaces each UUID (8-4-4-4-12 hex digits) with `<uuid>`.
 fn redact_uuids(text: &str) -> String {

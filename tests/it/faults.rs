@@ -1,11 +1,9 @@
 //! Faults and eventual consistency, through `scripts/aws_proxy.py` between the
 //! tool and moto (the emulator itself never throttles, fails or lags).
 
-mod common;
-
-use common::proxy::Proxy;
-use common::spec::check_spec;
-use common::TestStack;
+use crate::common::proxy::Proxy;
+use crate::common::spec::check_spec;
+use crate::common::TestStack;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_a_fifth_of_requests_faulted_every_command_still_succeeds() {
@@ -101,7 +99,7 @@ async fn every_catalogued_propagation_error_is_waited_out_twice_in_a_row() {
 
     // Updates: a key policy changed out of band, a new memory size and the
     // table's billing mode.
-    let kms = aws_sdk_kms::Client::new(&common::sdk().await);
+    let kms = aws_sdk_kms::Client::new(&crate::common::sdk().await);
     let key_id = st.state()["resources"]["kms_key"]["id"]
         .as_str()
         .unwrap()
@@ -118,7 +116,7 @@ async fn every_catalogued_propagation_error_is_waited_out_twice_in_a_row() {
         .unwrap();
     let proxy = twice_each(UPDATE);
     // The table switched to provisioned capacity: an UpdateTable is planned.
-    let ddb = aws_sdk_dynamodb::Client::new(&common::sdk().await);
+    let ddb = aws_sdk_dynamodb::Client::new(&crate::common::sdk().await);
     ddb.update_table()
         .table_name(st.names().table)
         .billing_mode(aws_sdk_dynamodb::types::BillingMode::Provisioned)
@@ -144,7 +142,7 @@ async fn every_catalogued_propagation_error_is_waited_out_twice_in_a_row() {
     let proxy = twice_each(DESTROY);
     st.run_via(&proxy, &["destroy", "--yes"]).ok();
     all_fired(&proxy, DESTROY);
-    common::spec::check_gone(&st.suffix).await;
+    crate::common::spec::check_gone(&st.suffix).await;
 }
 
 #[test]
@@ -179,7 +177,7 @@ async fn destroy_removes_policies_added_out_of_band_even_when_iam_reports_a_conf
     let st = TestStack::new("conflict");
     let s = st.suffix.clone();
     st.run(&["apply", "--yes"]).ok();
-    let iam = aws_sdk_iam::Client::new(&common::sdk().await);
+    let iam = aws_sdk_iam::Client::new(&crate::common::sdk().await);
     let doc = serde_json::json!({"Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]});
     iam.put_role_policy()
@@ -197,5 +195,5 @@ async fn destroy_removes_policies_added_out_of_band_even_when_iam_reports_a_conf
     ]);
     st.run_via(&proxy, &["destroy", "--yes"]).ok();
     assert_eq!(proxy.stats()["rules_fired"]["IAM.DeleteRole"], 1);
-    common::spec::check_gone(&s).await;
+    crate::common::spec::check_gone(&s).await;
 }

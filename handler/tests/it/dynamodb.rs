@@ -1,8 +1,7 @@
 //! The handler against a real DynamoDB API (moto): conditional writes, read-back of exact
 //! numbers, concurrency. Starts its own moto server unless `MOTO_ENDPOINT` is set.
 
-#[path = "support/moto.rs"]
-mod moto;
+use crate::support::moto;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,10 +1,8 @@
 //! The whole life of a stack against a real moto server, driven through the
 //! real binary, with every SPEC §1 property read back through the SDK.
 
-mod common;
-
-use common::spec::{check_gone, check_spec};
-use common::{sdk, writes, TestStack, ACCOUNT};
+use crate::common::spec::{check_gone, check_spec};
+use crate::common::{sdk, writes, TestStack, ACCOUNT};
 use serde_json::{json, Value};
 
 /// Applies with one setting's flag, checks the writes were exactly
@@ -161,7 +159,7 @@ async fn apply_plan_update_and_destroy_the_spec_stack() {
     );
 
     // New code: only the code is updated; the same zip again changes nothing.
-    let zip2 = common::handler_zip(&st.dir, "v2");
+    let zip2 = crate::common::handler_zip(&st.dir, "v2");
     let mut cmd = st.command(&["apply", "--yes", "--json"]);
     cmd.env("WEBHOOK_STACK_HANDLER_ZIP", &zip2);
     let out = cmd.output().unwrap();

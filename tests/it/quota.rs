@@ -5,10 +5,8 @@
 //! plan's warning, and src/providers/mocked.rs reads it with
 //! aws-smithy-mocks.
 
-mod common;
-
-use common::proxy::Proxy;
-use common::{start_moto, TestStack};
+use crate::common::proxy::Proxy;
+use crate::common::{start_moto, TestStack};
 
 /// GetAccountSettings as a new account with a limit of 150 answers it.
 const SMALL_ACCOUNT: &str = "Lambda.GetAccountSettings:100:ANSWER:\
@@ -82,7 +80,7 @@ fn the_accounts_concurrency_is_asked_alongside_the_reads() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     proxy.release();
-    let out: common::Output = plan.wait_with_output().unwrap().into();
+    let out: crate::common::Output = plan.wait_with_output().unwrap().into();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout
@@ -97,7 +95,7 @@ fn the_accounts_concurrency_is_asked_alongside_the_reads() {
 fn a_reservation_the_account_cannot_spare_is_explained_and_a_smaller_one_applies() {
     let moto = start_moto(&[("MOTO_LAMBDA_CONCURRENCY_QUOTA", "150")]);
     let st = TestStack::new("quota");
-    let run = |args: &[&str]| -> common::Output {
+    let run = |args: &[&str]| -> crate::common::Output {
         st.command(args)
             .env("AWS_ENDPOINT_URL", &moto)
             .output()

@@ -1,8 +1,7 @@
 //! Every kind of direct-invoke payload, with the exact response it gets (status code and
 //! body), against the in-memory store. HTTP events are in `http_events.rs`.
 
-#[path = "support/cases.rs"]
-mod cases;
+use crate::support::cases;
 
 use cases::*;
 

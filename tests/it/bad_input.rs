@@ -1,9 +1,7 @@
 //! Bad input gets a clear error and loses nothing: bad suffix and options,
 //! corrupt or foreign state, a held or stale lock, an AWS error mid-apply.
 
-mod common;
-
-use common::{sdk, TestStack};
+use crate::common::{sdk, TestStack};
 use std::fs;
 
 /// Nothing listens here: a command that made any AWS call would fail with a

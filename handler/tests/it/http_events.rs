@@ -1,8 +1,7 @@
 //! Payloads arriving as HTTP events (Lambda function URL / API Gateway), with the exact
 //! response each gets, and the response shape itself.
 
-#[path = "support/cases.rs"]
-mod cases;
+use crate::support::cases;
 
 use base64::Engine as _;
 use cases::*;

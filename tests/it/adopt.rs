@@ -1,8 +1,6 @@
 //! Saved plans, and adopting a stack that exists without (our) state.
 
-mod common;
-
-use common::{writes, TestStack};
+use crate::common::{writes, TestStack};
 
 #[test]
 fn a_saved_plan_is_applied_as_reviewed_and_refused_once_stale() {
@@ -44,7 +42,7 @@ fn a_saved_plan_is_applied_as_reviewed_and_refused_once_stale() {
 
     // A plan whose live resources changed since (same state serial).
     st.run(&["plan", "--out", plan_arg]).ok();
-    let zip2 = common::handler_zip(&st.dir, "v2");
+    let zip2 = crate::common::handler_zip(&st.dir, "v2");
     let mut cmd = st.command(&["apply", plan_arg]);
     cmd.env("WEBHOOK_STACK_HANDLER_ZIP", &zip2);
     let out = cmd.output().unwrap();

@@ -1,10 +1,8 @@
 //! Crash safety: a run killed between an AWS create and the state write must
 //! not lead to a duplicate on the next run.
 
-mod common;
-
-use common::spec::live_keys;
-use common::{sdk, TestStack};
+use crate::common::spec::live_keys;
+use crate::common::{sdk, TestStack};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -74,7 +72,7 @@ async fn a_key_created_by_a_killed_run_is_adopted_not_duplicated() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_create_key_whose_answer_was_lost_leaves_one_live_key() {
     let st = TestStack::new("lostkey");
-    let proxy = common::proxy::Proxy::start(&["--rule", "KMS.CreateKey:1:DROP_AFTER:"]);
+    let proxy = crate::common::proxy::Proxy::start(&["--rule", "KMS.CreateKey:1:DROP_AFTER:"]);
     let out = st.run_via(&proxy, &["apply", "--yes"]);
     let stderr = &out.stderr;
     assert_eq!(out.code, 0, "{stderr}");
@@ -91,5 +89,5 @@ async fn a_create_key_whose_answer_was_lost_leaves_one_live_key() {
             && stderr.contains("scheduled"),
         "{stderr}"
     );
-    common::spec::check_spec(&st.suffix).await;
+    crate::common::spec::check_spec(&st.suffix).await;
 }
