@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The benchmark of issue 6, driven by scripts/bench.sh (which builds the
+"""The speed benchmark, driven by scripts/bench.sh (which builds the
 release binary and starts moto and two proxies). Python 3.11 stdlib only.
 
 Every process is timed by this script: wall time from spawn to exit
@@ -100,7 +100,7 @@ BOUND_CHAINS = {
 }
 ALL_BOUND_RTT = 1
 
-# Targets of issue 6.
+# The speed targets.
 TARGET_PLAN_TF = 20.0
 TARGET_APPLY_TF = 10.0
 TARGET_DRIFT_TF = 20.0
@@ -361,7 +361,7 @@ class Bench:
         log(f"{label}: update one property x{n} (memory 1024→2048, then back: {2 * n} samples)")
         for _ in range(n):
             measured("apply (update 1 prop)", ["apply", "--yes", "--memory-size", "2048", *zipa])
-            # Back by a flag: a plain apply would keep the saved 2048 (SPEC §5).
+            # Back by a flag: a plain apply would keep the saved 2048.
             measured("apply (update 1 prop)", ["apply", "--yes", "--memory-size", "1024", *zipa])
         log(f"{label}: destroy x{n}")
         for i in range(n):
@@ -670,7 +670,7 @@ class Bench:
         P(table(["command", "ms", "cpu ms", "RSS MiB", "reads/writes", "ms @50ms", "bound ms",
                  "x bound", "terraform s", "TF/ours"], rows))
         P()
-        P("TARGETS (issue 6)")
+        P("TARGETS")
 
         def line(ok, text):
             P(f"  [{'met' if ok else 'NOT MET'}] {text}")

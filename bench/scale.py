@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The benchmark of issue 13 (not a test): many stacks under a rate limit,
+"""The scale benchmark (not a test): many stacks under a rate limit,
 the cost of each extra stack, and the everyday `plan` without a zip.
 
 Run by scripts/bench-scale.sh, which builds the release binary and starts
@@ -214,7 +214,7 @@ class Scale:
         self.say(f"ratio {self.default_ratio:.2f}x")
 
     def summary(self):
-        self.say("\n## Targets of issue 13")
+        self.say("\n## Targets")
         worst = max(self.ratios)
         failed = self.failed
         mark = lambda ok: "PASS" if ok else "MISS"  # noqa: E731

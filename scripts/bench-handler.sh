@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of the Lambda handler (issue 3, "Done means"; not a test):
+# Benchmark of the Lambda handler (not a test):
 #   1. its per-event processing time without the DynamoDB round trip:
 #      handler/benches/per_event.rs, built with --release for the host, runs
 #      Handler::handle over the in-memory store for BENCH_EVENTS events

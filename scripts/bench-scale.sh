@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark of issue 13 (not a test): builds the release binary, starts
+# The scale benchmark (not a test): builds the release binary, starts
 # its own moto and a proxy that throttles IAM above 20 calls/s
 # (scripts/aws_proxy.py --rate-limit IAM=20), applies 100 stacks, and runs
 # bench/scale.py, which prints: drift/plan --all over 100 stacks under the

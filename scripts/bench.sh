@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark of issue 6 (not a test): builds the release binary, starts its
+# The speed benchmark (not a test): builds the release binary, starts its
 # own moto server and three loopback proxies (scripts/aws_proxy.py: +50 ms per
 # request; +0 ms, to count Terraform's calls; +50 ms with repeated reads
 # answered from a cache, for the many-stacks runs), and
@@ -9,7 +9,7 @@
 # 10 and 50 stacks; `--version` time; and, where terraform and a local mirror
 # of its AWS provider exist, bench/terraform/main.tf against the same moto
 # with the ratio per command. Ends with a summary table and one line per
-# target of issue 6. Takes ~6 minutes on 2 cores, most of it Terraform.
+# speed target. Takes ~6 minutes on 2 cores, most of it Terraform.
 #
 #   scripts/bench.sh                  # everything
 #   BENCH_RUNS=5 BENCH_SCALE=1,10,50 BENCH_TF_APPLY_RUNS=3 BENCH_TF_PLAN_RUNS=5 scripts/bench.sh

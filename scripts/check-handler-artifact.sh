@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the arm64 Lambda artifact of handler/ (issue 3, "How it is tested"):
+# Checks the arm64 Lambda artifact of handler/:
 #
 #   1. `webhook-stack package` builds the reproducible code zip: exactly one
 #      entry `bootstrap`, mode 0755; CodeSha256 = base64(sha256(zip)); an

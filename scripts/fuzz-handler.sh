@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The handler's long property campaign (issue 10): FUZZ_EVENTS generated invocations
+# The handler's long property campaign: FUZZ_EVENTS generated invocations
 # (default 1,000,000; the seed's payload mutated in every wrapper, see
 # handler/tests/it/support/fuzz.rs) through the whole event path, over the in-memory store.
 # Prints cases run, failures and events per second; exits 1 on a failure, with the

@@ -72,10 +72,10 @@ pub struct Code {
     pub handler_dir: Option<PathBuf>,
 }
 
-/// Stack settings (SPEC §5). A flag given to `plan` is used for that plan;
+/// Stack settings. A flag given to `plan` is used for that plan;
 /// given to `apply`, it is used and saved with the stack's state when the
 /// apply succeeds (like `pulumi up --config`). Without the flag, the saved
-/// value is used, else SPEC §1's default. `config set KEY VALUE` saves one.
+/// value is used, else the default. `config set KEY VALUE` saves one.
 #[derive(Debug, Args, Clone, Default)]
 pub struct Tuning {
     /// Lambda memory in MB (128-10240; default 1024).
@@ -199,7 +199,7 @@ pub enum Command {
     /// Remove a lock left behind by a run that died (for an S3 backend, the
     /// lock id that the refused run printed).
     ForceUnlock { lock_id: Option<String> },
-    /// Show or change the stack's settings, saved with its state (SPEC §5).
+    /// Show or change the stack's settings, saved with its state.
     Config {
         #[command(subcommand)]
         action: Option<ConfigAction>,

@@ -17,7 +17,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // Usage errors exit 1, like every other error (SPEC §2 "Exit codes"):
+    // Usage errors exit 1, like every other error (README, "Exit codes"):
     // clap's own 2 would read as "drifted" or "changes present" to a cron
     // job. `--help` and `--version` print to stdout and exit 0.
     let cli = match cli::Cli::try_parse() {

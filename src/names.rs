@@ -1,4 +1,4 @@
-//! The environment suffix and every physical name derived from it (SPEC §1).
+//! The environment suffix and every physical name derived from it .
 //!
 //! The suffix is checked here, before any AWS call, so that every derived name
 //! is known to fit the limits of the service that owns it.
@@ -92,7 +92,7 @@ pub struct Names {
     pub table: String,
     pub role: String,
     pub role_policy: String,
-    /// The opt-in CloudWatch alarms (SPEC §6).
+    /// The opt-in CloudWatch alarms.
     pub alarm_error_rate: String,
     pub alarm_duration: String,
     pub alarm_throttles: String,

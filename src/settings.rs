@@ -1,6 +1,6 @@
-//! Stack settings (SPEC §5, Pulumi's stack config): saved with the stack's
+//! Stack settings (Pulumi's stack config): saved with the stack's
 //! state, so that every machine plans with the same values. A value comes
-//! from a flag of this run, else the saved settings, else SPEC §1's default,
+//! from a flag of this run, else the saved settings, else the default,
 //! and every plan says which.
 
 use crate::cli::Tuning;

@@ -246,7 +246,7 @@ impl Stack {
 
     /// The plan that brings AWS to the program, replacing the resources in
     /// `replace` whether or not they changed. Refused when a resource under
-    /// a stack name is not the stack's (SPEC §2 "Ownership").
+    /// a stack name is not the stack's (docs/design.md, "Ownership").
     pub fn plan(&self, replace: &[String]) -> Result<Plan, StackError> {
         if !self.foreign.is_empty() {
             return Err(StackError::Foreign {

@@ -1,4 +1,4 @@
-# The webhook-stack (SPEC §1) as Terraform, for the benchmark only
+# The webhook-stack  as Terraform, for the benchmark only
 # (scripts/bench.sh): the same six resources with the same names and
 # properties, pointed at a local emulator through var.endpoint.
 #
@@ -70,7 +70,7 @@ locals {
   }
 }
 
-# 1. KMS key: rotation on, the three-statement key policy of SPEC §1.
+# 1. KMS key: rotation on, the three-statement key policy.
 resource "aws_kms_key" "main" {
   description              = "${local.name}: Lambda environment variables and CloudWatch Logs"
   key_usage                = "ENCRYPT_DECRYPT"

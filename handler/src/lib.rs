@@ -1,4 +1,4 @@
-//! The payment webhook handler (SPEC.md §4), as a library so that tests can call it.
+//! The payment webhook handler , as a library so that tests can call it.
 //!
 //! An invocation carries one payment event, directly or as an HTTP body (`event`). The event
 //! is validated field by field (`validate`, `amount`, `currency`, `status`, `timestamp`) and

@@ -1,5 +1,5 @@
 //! `config`, `config set/get/unset`: the stack's settings, saved with its
-//! state (SPEC §5). Writes hold the stack's lock; reads take none.
+//! state. Writes hold the stack's lock; reads take none.
 
 use super::{connect, emit, ExitStatus};
 use crate::cli::ConfigAction;

@@ -1,4 +1,4 @@
-//! What the stack owns (SPEC §2 "Ownership"): a resource recorded in state,
+//! What the stack owns (docs/design.md, "Ownership"): a resource recorded in state,
 //! or one found under a stack name that carries this stack's own tags (its
 //! run died before recording it). Anything else under a stack name belongs
 //! to someone else: the plan refuses to take it over, and destroy leaves it.

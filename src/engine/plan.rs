@@ -86,7 +86,7 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub destroy: bool,
     /// The stack settings the program was declared with, and where each
-    /// came from (SPEC §5).
+    /// came from.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub settings: BTreeMap<String, Used>,
 }

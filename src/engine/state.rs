@@ -42,7 +42,7 @@ pub struct State {
     /// (a KMS key has no name to find it by).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending: BTreeMap<String, Pending>,
-    /// Stack settings (SPEC §5), saved with the state so that every machine
+    /// Stack settings, saved with the state so that every machine
     /// plans with the same values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub settings: BTreeMap<String, serde_json::Value>,

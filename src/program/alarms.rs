@@ -1,4 +1,4 @@
-//! The seed's recommended CloudWatch alarms (SPEC §6), declared only when the
+//! The seed's recommended CloudWatch alarms, declared only when the
 //! `alarms` setting is on. Each refers to the function or the table by its
 //! output, so the graph orders them after what they watch.
 

@@ -1,4 +1,4 @@
-//! The stack, declared as code: the six resources of SPEC §1 with their
+//! The stack, declared as code: the six resources of the CloudFormation stack with their
 //! properties and the references between them. References to other
 //! resources' outputs become the dependency graph's edges.
 
@@ -34,7 +34,7 @@ pub const RESOURCES: [&str; 10] = [
     alarms::TABLE_ERRORS,
 ];
 
-/// The tunable values of the stack; [`Settings::default`] is SPEC §1.
+/// The tunable values of the stack; [`Settings::default`] is the CloudFormation stack's.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     pub memory_size: i32,
@@ -44,7 +44,7 @@ pub struct Settings {
     pub log_level: String,
     /// Tags added to the three the stack always sets.
     pub extra_tags: BTreeMap<String, String>,
-    /// The four CloudWatch alarms of SPEC §6 (off by default).
+    /// The seed's four CloudWatch alarms (off by default).
     #[serde(default)]
     pub alarms: bool,
     /// Where the alarms send (AlarmActions and OKActions).
@@ -323,7 +323,7 @@ fn function(ctx: &StackContext) -> Declared {
             ),
             ("kms_key_arn", output(KMS_KEY, "arn")),
             ("code_sha256", lit(ctx.code_sha256.clone())),
-            // Not set by the seed, so anything there is drift (SPEC §1
+            // Not set by the seed, so anything there is drift (docs/design.md,
             // "Security-relevant properties"): no layers, logs to the
             // default group, no resource-based policy, no function URL.
             ("layers", lit(json!([]))),

@@ -32,7 +32,7 @@ fn the_references_give_the_spec_edges() {
     assert_eq!(graph.topological_order().last().unwrap(), FUNCTION);
 }
 
-/// Least privilege, checked on the declarations themselves (issue 5 §4).
+/// Least privilege, checked on the declarations themselves.
 mod security {
     use super::*;
     use crate::engine::expr::OutputsByResource;

@@ -1,5 +1,5 @@
 //! Account-level limits checked before anything is created: Lambda's
-//! concurrency (SPEC §1 reserves 100 executions for the function, and AWS
+//! concurrency (the stack reserves 100 executions for the function, and AWS
 //! refuses a reservation that leaves fewer than 100 unreserved).
 
 use super::errors::{aws_error, AwsError};

@@ -1,4 +1,4 @@
-//! CloudWatch metric alarm (SPEC §6), identified by its name. Both forms are
+//! CloudWatch metric alarm, identified by its name. Both forms are
 //! kept as AWS keeps them: one metric (`metric`) or a metric-math query list
 //! (`metrics`); the other is null.
 

@@ -209,7 +209,7 @@ fn sdk_retry_and_timeouts() -> (RetryConfig, TimeoutConfig) {
 
 impl Aws {
     pub async fn connect(conn: &Connection) -> Aws {
-        // SPEC §2 "Regions and credentials": --region, else the region of
+        // Regions: --region, else the region of
         // the selected profile (--profile, else AWS_PROFILE) in the AWS
         // config file, else the SDK's default chain (AWS_REGION, the default
         // profile, IMDS), else us-east-1. A profile named on purpose wins

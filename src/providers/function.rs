@@ -1,4 +1,4 @@
-//! Lambda function (SPEC §1 #6), identified by its name. Its code is the
+//! Lambda function, identified by its name. Its code is the
 //! zip whose base64 SHA-256 is the `code_sha256` property.
 
 use super::errors::{aws_error, is_not_found, AwsError};

@@ -1,4 +1,4 @@
-//! KMS alias (SPEC §1 #2), identified by its name.
+//! KMS alias, identified by its name.
 
 use super::errors::{aws_error, is_not_found, AwsError};
 use super::props::str_prop;

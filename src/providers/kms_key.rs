@@ -1,4 +1,4 @@
-//! KMS key (SPEC §1 #1). Identified by its key id; without state it is found
+//! KMS key. Identified by its key id; without state it is found
 //! through its alias. Deleting it schedules the deletion.
 
 use super::errors::{aws_error, is_not_found, AwsError};

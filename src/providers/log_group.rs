@@ -1,4 +1,4 @@
-//! CloudWatch Logs log group (SPEC §1 #3), identified by its name.
+//! CloudWatch Logs log group, identified by its name.
 
 use super::errors::{aws_error, is_not_found, AwsError};
 use super::props::{changed, int_prop, map_prop, str_prop, tags_value, TagChanges};

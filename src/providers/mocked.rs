@@ -287,7 +287,7 @@ async fn a_customer_key_on_the_table_is_switched_back_to_the_aws_managed_key() {
 }
 
 /// moto has no GetAccountSettings: the account's concurrency is read from a
-/// mocked answer, and a limit of 150 makes the SPEC's 100 reserved a warning.
+/// mocked answer, and a limit of 150 makes the stack's 100 reserved a warning.
 #[tokio::test]
 async fn the_accounts_lambda_concurrency_is_read_and_a_reservation_it_cannot_spare_is_named() {
     use aws_sdk_lambda::operation::get_account_settings::GetAccountSettingsOutput;

@@ -1,4 +1,4 @@
-//! IAM role with its inline policies (SPEC §1 #5), identified by its name.
+//! IAM role with its inline policies, identified by its name.
 //! Extra inline policies and attached managed policies are part of what is
 //! read, so a plan removes them and drift reports them.
 

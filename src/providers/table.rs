@@ -1,4 +1,4 @@
-//! DynamoDB table (SPEC §1 #4), identified by its name.
+//! DynamoDB table, identified by its name.
 
 use super::errors::{aws_error, is_not_found, AwsError};
 use super::props::{bool_prop, changed, str_prop, tags_value, TagChanges};
@@ -145,7 +145,7 @@ fn key_attribute(
 }
 
 /// The table's SSE key when it is not the AWS-managed `aws/dynamodb` key,
-/// else null (SPEC §1: the seed uses the AWS-managed key). AWS names the
+/// else null (the seed uses the AWS-managed key). AWS names the
 /// key either way; `alias/aws/dynamodb` says which one is AWS's.
 fn customer_key(arn: &str, managed: Result<Option<String>, AwsError>) -> Result<Value, AwsError> {
     // No AWS-managed DynamoDB key in this account and region: the table's

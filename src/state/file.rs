@@ -1,4 +1,4 @@
-//! The local store (`file://DIR`, SPEC §3): `DIR/S.json`, written
+//! The local store (`file://DIR`): `DIR/S.json`, written
 //! atomically (temp file, fsync, rename, fsync of the directory) with a
 //! backup of the previous version, mode 0600, under an OS lock (`lock.rs`).
 

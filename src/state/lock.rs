@@ -1,4 +1,4 @@
-//! The local lock: an OS file lock on `<suffix>.json.lock` (SPEC §3).
+//! The local lock: an OS file lock on `<suffix>.json.lock`.
 //!
 //! The kernel releases the lock when its holder exits, however it exits, so
 //! a run killed with `kill -9` never leaves a lock for anyone to clear on

@@ -1,4 +1,4 @@
-//! Where state lives (SPEC §3, §5): one boundary, [`StateStore`], with two
+//! Where state lives (docs/design.md, "State"): one boundary, [`StateStore`], with two
 //! implementations — a local file (`file://DIR`, with an OS lock) and an S3
 //! object (`s3://BUCKET/PREFIX`, with conditional writes and a lock object).
 //! The engine and the commands see only the trait; [`Backend`] picks one.

@@ -1,4 +1,4 @@
-//! The S3 store (`s3://BUCKET/PREFIX`, SPEC §5), Terraform's S3 backend
+//! The S3 store (`s3://BUCKET/PREFIX`), Terraform's S3 backend
 //! model on S3's own conditional requests:
 //! - state `PREFIX/S.json`, every write a `PutObject` with `If-Match` on the
 //!   ETag last read (or `If-None-Match: *` for the first), so a write that

@@ -1,4 +1,4 @@
-//! SPEC §6: the seed's four CloudWatch alarms, opt-in. Against moto, which
+//! the seed's four CloudWatch alarms, opt-in. Against moto, which
 //! stores metric-math alarms: created with `--alarms`, converged, drift of a
 //! changed threshold and of a deleted alarm, repaired, removed by turning
 //! them off and by `destroy`; the default stack has none.

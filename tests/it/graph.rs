@@ -3,7 +3,7 @@
 
 use crate::common::TestStack;
 
-/// The SPEC's edges (SPEC §1 "Dependencies"), as Mermaid arrows.
+/// The design's edges (the design's "Dependencies"), as Mermaid arrows.
 const EDGES: [&str; 9] = [
     "kms_key --> kms_alias",
     "kms_key --> log_group",

@@ -29,7 +29,7 @@ fn run_killed_after(st: &TestStack, args: &[&str], k: usize) {
     let _ = child.kill(); // SIGKILL
     let _ = child.wait();
     // The killed run leaves its lock file, but the kernel released the OS
-    // lock with the process: the rerun needs no force-unlock (SPEC §3).
+    // lock with the process: the rerun needs no force-unlock.
     // (The proxy stopped only once moto had answered every request it
     // forwarded, so nothing the killed run sent is still being processed.)
 }

@@ -1,5 +1,5 @@
 //! The whole life of a stack against a real moto server, driven through the
-//! real binary, with every SPEC §1 property read back through the SDK.
+//! real binary, with every declared property read back through the SDK.
 
 use crate::common::spec::{check_gone, check_spec};
 use crate::common::{sdk, writes, TestStack, ACCOUNT};
@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 /// Applies with one setting's flag, checks the writes were exactly
 /// `expected`, that the apply saved the setting (a plan without the flag is
-/// empty, SPEC §5), and reverts with `config unset`.
+/// empty), and reverts with `config unset`.
 fn update_case(st: &TestStack, flags: &[&str], expected: &[&str]) {
     let mut args = vec!["apply", "--yes", "--json"];
     args.extend_from_slice(flags);
@@ -71,7 +71,7 @@ async fn apply_plan_update_and_destroy_the_spec_stack() {
     let noop = st.run(&["apply", "--yes", "--json"]).ok().json();
     assert_eq!(noop["aws_calls"]["writes"], 0, "{noop}");
 
-    // State per SPEC §3.
+    // The state file's format.
     let state = st.state();
     assert_eq!(state["version"], 1);
     assert_eq!(state["suffix"], s.as_str());

@@ -1,4 +1,4 @@
-//! SPEC §2 "Ownership": the stack never deletes, replaces or takes over what
+//! Ownership: the stack never deletes, replaces or takes over what
 //! it did not create; data is deleted outside `destroy` only when asked for
 //! with `--replace`.
 

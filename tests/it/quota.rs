@@ -1,4 +1,4 @@
-//! Account limits (SPEC §1 reserves 100 concurrent executions): a moto of
+//! Account limits (the stack reserves 100 concurrent executions): a moto of
 //! this test's own enforces a Lambda concurrency quota of 150, so reserving
 //! 100 would leave 50 unreserved, below AWS's minimum of 100. moto has no
 //! GetAccountSettings: the fault proxy answers it (rule `ANSWER`) for the

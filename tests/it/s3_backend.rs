@@ -1,4 +1,4 @@
-//! SPEC §5: state in S3 with conditional writes and a lock object, against
+//! state in S3 with conditional writes and a lock object, against
 //! moto's S3 (it implements `If-None-Match: *` and `If-Match` on PutObject
 //! and DeleteObject). moto checks each condition without a lock across
 //! requests, so these tests check the client's logic, not S3's atomicity:
@@ -487,7 +487,7 @@ async fn with_a_fifth_of_requests_faulted_an_s3_stack_still_converges() {
         "throttle,500,503,drop",
     ]);
     let via = |args: &[&str]| st.run_via(&proxy, args);
-    // A saved setting that leaves the SPEC stack as it is (alarms are off).
+    // A saved setting that leaves the declared stack as it is (alarms are off).
     let topic = "arn:aws:sns:us-east-1:123456789012:pager";
     via(&["config", "set", "alarm_topic_arn", topic]).ok();
     via(&["apply", "--yes"]).ok();

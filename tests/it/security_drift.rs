@@ -1,4 +1,4 @@
-//! SPEC §1 "Security-relevant properties": what the program never sets but
+//! The security-relevant properties (docs/design.md): what the program never sets but
 //! must hold. Each is made out of band with the SDK; `drift` reports it
 //! (exit 2) and `apply` removes it. LoggingConfig and a table's SSE key
 //! cannot be changed on moto (it never stores the one and ignores updates of

@@ -3,7 +3,7 @@
 
 use crate::common::TestStack;
 
-/// SPEC §2 "Regions and credentials": --region, else the profile's region
+/// Regions: --region, else the profile's region
 /// (from --profile or AWS_PROFILE) in the AWS config file, as the AWS CLI
 /// resolves it.
 #[test]
@@ -42,7 +42,7 @@ fn the_region_comes_from_the_region_flag_then_the_profile_then_the_environment()
         "--region wins"
     );
     // A profile chosen on purpose wins over an AWS_REGION left in the
-    // environment (SPEC's order); without one, AWS_REGION is used.
+    // environment (the profile first); without one, AWS_REGION is used.
     let env_region = [("AWS_REGION", "sa-east-1")];
     assert_eq!(
         plan_region(&["--profile", "staging"], &env_region),
@@ -82,7 +82,7 @@ fn a_no_op_apply_records_live_values_so_drift_agrees() {
     assert_eq!(st.state()["serial"], serial);
 }
 
-/// SPEC §5: a flag given to `plan` is for that plan only; given to `apply`
+/// a flag given to `plan` is for that plan only; given to `apply`
 /// it is saved when the apply succeeds; `config` edits the saved values,
 /// refusing bad ones with a clear message and without touching the state.
 #[test]

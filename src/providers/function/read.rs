@@ -100,7 +100,7 @@ async fn function_url(aws: &Aws, name: &str) -> Result<Value, AwsError> {
 
 pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
     // Resource policy and URL are read with the rest: either one makes a
-    // payment function invokable by others (SPEC §1 "Security-relevant").
+    // payment function invokable by others (docs/design.md, "Security-relevant properties").
     let (func, policy, url) = tokio::join!(
         aws.lambda.get_function().function_name(name).send(),
         resource_policy(aws, name),

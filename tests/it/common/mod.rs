@@ -157,7 +157,7 @@ impl Output {
     }
 }
 
-/// Physical names of a stack's resources, as SPEC §1 and §6 derive them
+/// Physical names of a stack's resources, as the design derives them
 /// from the suffix. Copied from the tool's formats on purpose (not imported)
 /// so that a change to the tool's naming shows up as a failing test.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,7 +168,7 @@ pub struct Names {
     pub role: String,
     pub role_policy: String,
     pub alias: String,
-    /// The opt-in CloudWatch alarms (SPEC §6).
+    /// The opt-in CloudWatch alarms.
     pub alarm_error_rate: String,
     pub alarm_duration: String,
     pub alarm_throttles: String,

@@ -1,5 +1,5 @@
 //! Reads every resource of a stack back with the SDK (never trusting the
-//! tool's own state) and checks each SPEC §1 property.
+//! tool's own state) and checks each declared property.
 
 use super::{names, sdk, ACCOUNT};
 use serde_json::Value;
@@ -42,7 +42,7 @@ fn tags_ok(tags: &std::collections::HashMap<String, String>, s: &str) {
     );
 }
 
-/// Reads every resource back with the SDK and checks SPEC §1.
+/// Reads every resource back with the SDK and checks every declared property.
 pub async fn check_spec(s: &str) {
     let cfg = sdk().await;
     let kms = aws_sdk_kms::Client::new(&cfg);
