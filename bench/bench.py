@@ -157,7 +157,7 @@ def proxy_stats(url: str) -> dict:
 
 
 def is_read(op: str) -> bool:
-    # The rule of src/providers/aws.rs: Get*, List*, Describe* are reads.
+    # The rule of src/providers/aws/mod.rs: Get*, List*, Describe* are reads.
     name = op.split(".", 1)[-1].split(":", 1)[-1]
     return name.startswith(("Get", "List", "Describe"))
 

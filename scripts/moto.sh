@@ -5,7 +5,8 @@ moto_start() {
   local root port
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   port=$("$root/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/webhook-stack-moto-$port.log" 2>&1 &
+  # moto, with the DeadLetterConfig it lacks (see the script).
+  "$root/.venv/bin/python" "$root/scripts/moto_server.py" -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/webhook-stack-moto-$port.log" 2>&1 &
   MOTO_PID=$!
   trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
   for _ in $(seq 1 100); do

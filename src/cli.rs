@@ -1,6 +1,7 @@
 //! Command-line syntax (clap derive only). `config.rs` turns it into checked
 //! settings.
 
+use crate::settings::{Form, SETTINGS, TAG_FLAG};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -72,39 +73,65 @@ pub struct Code {
     pub handler_dir: Option<PathBuf>,
 }
 
-/// Stack settings. A flag given to `plan` is used for that plan;
-/// given to `apply`, it is used and saved with the stack's state when the
-/// apply succeeds (like `pulumi up --config`). Without the flag, the saved
-/// value is used, else the default. `config set KEY VALUE` saves one.
-#[derive(Debug, Args, Clone, Default)]
+/// Stack settings, one flag per row of the settings table. A flag given to
+/// `plan` is used for that plan; given to `apply`, it is used and saved with
+/// the stack's state when the apply succeeds (like `pulumi up --config`).
+/// Without the flag, the saved value is used, else the default. `config set
+/// KEY VALUE` saves one.
+#[derive(Debug, Clone, Default)]
 pub struct Tuning {
-    /// Lambda memory in MB (128-10240; default 1024).
-    #[arg(long)]
-    pub memory_size: Option<i32>,
-    /// Lambda timeout in seconds (1-900; default 30).
-    #[arg(long)]
-    pub timeout: Option<i32>,
-    /// Reserved concurrent executions of the function (0-1000; default 100).
-    #[arg(long)]
-    pub reserved_concurrency: Option<i32>,
-    /// Log retention in days (one of CloudWatch Logs' allowed values;
-    /// default 30).
-    #[arg(long)]
-    pub log_retention_days: Option<i32>,
-    /// LOG_LEVEL of the handler (trace, debug, info, warn, error; default info).
-    #[arg(long)]
-    pub log_level: Option<String>,
-    /// An extra tag on every resource, KEY=VALUE (repeatable).
-    #[arg(long = "tag", value_name = "KEY=VALUE")]
-    pub tags: Vec<String>,
-    /// Add the four CloudWatch alarms the seed's README recommends (error
-    /// rate, duration, throttles, DynamoDB system errors); `--alarms=false`
-    /// removes them.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
-    pub alarms: Option<bool>,
-    /// SNS topic the alarms notify when they fire and when they recover.
-    #[arg(long, value_name = "ARN")]
-    pub alarm_topic_arn: Option<String>,
+    /// `(key, text)` of each flag given; `--tag` as `(TAG_FLAG, "K=V")`.
+    pub given: Vec<(&'static str, String)>,
+}
+
+impl Args for Tuning {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        use clap::{Arg, ArgAction};
+        let cmd = cmd.next_help_heading("Stack settings (saved by apply; see `config`)");
+        let cmd = SETTINGS.iter().fold(cmd, |cmd, row| {
+            let arg = Arg::new(row.key)
+                .long(row.flag)
+                .value_name(row.value_name)
+                .help(format!("{} [{}]", row.help, row.applies_to))
+                .action(ArgAction::Set);
+            cmd.arg(match row.form {
+                Form::Bool => arg
+                    .num_args(0..=1)
+                    .require_equals(true)
+                    .default_missing_value("true"),
+                _ => arg,
+            })
+        });
+        cmd.arg(
+            Arg::new(TAG_FLAG)
+                .long(TAG_FLAG)
+                .value_name("KEY=VALUE")
+                .help("An extra tag on every resource (repeatable)")
+                .action(ArgAction::Append),
+        )
+        .next_help_heading(None::<&str>)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for Tuning {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut t = Tuning::default();
+        t.update_from_arg_matches(m)?;
+        Ok(t)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for key in SETTINGS.iter().map(|r| r.key).chain([TAG_FLAG]) {
+            for text in m.get_many::<String>(key).into_iter().flatten() {
+                self.given.push((key, text.clone()));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -239,8 +266,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigAction {
-    /// Save a setting (memory_size, timeout, reserved_concurrency,
-    /// log_retention_days, log_level, alarms, alarm_topic_arn, tags.KEY).
+    /// Save a setting (`config` lists them; tags.KEY adds a tag).
     Set { key: String, value: String },
     /// Print a setting's value (saved, else the default).
     Get { key: String },

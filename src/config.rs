@@ -3,7 +3,6 @@
 
 use crate::cli::Global;
 use crate::names::{Suffix, SuffixError};
-use crate::program::Settings;
 use crate::providers::Connection;
 use crate::state::{Backend, StateError};
 use std::time::Duration;
@@ -18,7 +17,7 @@ pub enum ConfigError {
     DeletionWindow(i32),
     #[error("--endpoint-url {0:?} is not an http:// or https:// URL")]
     Endpoint(String),
-    #[error("--replace {name:?}: no such resource; the stack's resources are {}", crate::program::RESOURCES.join(", "))]
+    #[error("--replace {name:?}: no such resource; the stack's resources are {}", crate::program::keys().join(", "))]
     Replace { name: String },
     #[error("--lock-timeout {0:?} is not a duration such as 0s, 30s, 5m or 1m30s")]
     LockTimeout(String),
@@ -45,6 +44,7 @@ pub struct Config {
 impl Config {
     pub fn from_global(g: &Global) -> Result<Config, ConfigError> {
         let suffix = Suffix::parse(&g.suffix)?;
+        crate::program::check_names(&suffix)?;
         if let Some(u) = &g.endpoint_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
                 return Err(ConfigError::Endpoint(u.clone()));
@@ -148,7 +148,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 pub fn check_replace(names: &[String]) -> Result<Vec<String>, ConfigError> {
     let mut out = Vec::new();
     for name in names {
-        if !crate::program::RESOURCES.contains(&name.as_str()) {
+        if crate::program::resource(name).is_none() {
             return Err(ConfigError::Replace { name: name.clone() });
         }
         if !out.contains(name) {
@@ -174,85 +174,6 @@ pub fn check_deletion_window(days: i32) -> Result<i32, ConfigError> {
     }
 }
 
-/// Retention periods CloudWatch Logs accepts.
-const RETENTION_DAYS: [i32; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TuningError(pub String);
-
-/// Checks settings wherever they come from: options, or a saved plan (a
-/// hand-edited plan file gets the same checks as the flags).
-pub fn check_settings(s: Settings) -> Result<Settings, TuningError> {
-    let range = |name: &str, v: i32, lo: i32, hi: i32| {
-        if (lo..=hi).contains(&v) {
-            Ok(())
-        } else {
-            Err(TuningError(format!(
-                "--{name} must be between {lo} and {hi}, not {v}"
-            )))
-        }
-    };
-    range("memory-size", s.memory_size, 128, 10240)?;
-    range("timeout", s.timeout, 1, 900)?;
-    range("reserved-concurrency", s.reserved_concurrency, 0, 1000)?;
-    if !RETENTION_DAYS.contains(&s.log_retention_days) {
-        return Err(TuningError(format!(
-            "--log-retention-days must be one of {RETENTION_DAYS:?}, not {}",
-            s.log_retention_days
-        )));
-    }
-    if !["trace", "debug", "info", "warn", "error"].contains(&s.log_level.as_str()) {
-        return Err(TuningError(format!(
-            "--log-level must be trace, debug, info, warn or error, not {:?}",
-            s.log_level
-        )));
-    }
-    for (k, v) in &s.extra_tags {
-        if k.is_empty() || k.len() > 128 || v.len() > 256 || k.starts_with("aws:") {
-            return Err(TuningError(format!(
-                "--tag {k}={v}: keys are 1-128 characters and may not start with aws:, values at most 256"
-            )));
-        }
-        if ["Project", "Environment", "ManagedBy"].contains(&k.as_str()) {
-            return Err(TuningError(format!(
-                "--tag {k}: this tag is set by the stack"
-            )));
-        }
-    }
-    if let Some(arn) = &s.alarm_topic_arn {
-        if !is_topic_arn(arn) {
-            return Err(TuningError(format!(
-                "--alarm-topic-arn {arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
-            )));
-        }
-    }
-    Ok(s)
-}
-
-/// `arn:PARTITION:sns:REGION:ACCOUNT:NAME`, with a 12-digit account and a
-/// topic name of 1-256 letters, digits, `-` and `_` (`.fifo` allowed).
-fn is_topic_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.split(':').collect();
-    let [arn_, partition, service, region, account, name] = parts[..] else {
-        return false;
-    };
-    let name = name.strip_suffix(".fifo").unwrap_or(name);
-    arn_ == "arn"
-        && partition.starts_with("aws")
-        && service == "sns"
-        && !region.is_empty()
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && (1..=256).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,24 +187,6 @@ mod tests {
         assert_eq!(d("2h"), Some(Duration::from_secs(7200)));
         for bad in ["", "5", "s", "5x", "-1s", "1.5s", "25h", "99999999999s"] {
             assert_eq!(d(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn alarm_topics_are_sns_topic_arns() {
-        assert!(is_topic_arn("arn:aws:sns:us-east-1:123456789012:alerts"));
-        assert!(is_topic_arn(
-            "arn:aws-cn:sns:cn-north-1:123456789012:a_b-c.fifo"
-        ));
-        for bad in [
-            "alerts",
-            "arn:aws:sqs:us-east-1:123456789012:alerts",
-            "arn:aws:sns:us-east-1:1234:alerts",
-            "arn:aws:sns:us-east-1:123456789012:",
-            "arn:aws:sns:us-east-1:123456789012:a/b",
-            "arn:aws:sns::123456789012:alerts",
-        ] {
-            assert!(!is_topic_arn(bad), "{bad}");
         }
     }
 }

@@ -26,7 +26,38 @@ pub enum StackError {
     #[error("{}", foreign_message(.suffix, .found))]
     Foreign { suffix: String, found: Vec<Foreign> },
     #[error("stack settings: {0}")]
-    Settings(#[from] crate::config::TuningError),
+    Settings(#[from] crate::settings::SettingError),
+    #[error("{}", guarded_message(.command, .suffix, .guarded))]
+    Guarded {
+        command: &'static str,
+        suffix: String,
+        /// (resource, physical id, the property that guards it)
+        guarded: Vec<(String, String, &'static str)>,
+    },
+}
+
+fn guarded_message(
+    command: &str,
+    suffix: &str,
+    guarded: &[(String, String, &'static str)],
+) -> String {
+    let mut out = String::new();
+    for (resource, id, property) in guarded {
+        out.push_str(&format!(
+            "{command} would delete {resource} {id}, but its {property} is on, so AWS would refuse. \
+             Nothing was changed.\n"
+        ));
+        let how = if crate::settings::SETTINGS.iter().any(|s| s.key == *property) {
+            format!(
+                "To lift it: `webhook-stack config set {property} false --suffix {suffix}`, then \
+                 `webhook-stack apply --suffix {suffix}` (which turns it off), then run {command} again.\n"
+            )
+        } else {
+            format!("Turn {property} off on {id}, then run {command} again.\n")
+        };
+        out.push_str(&how);
+    }
+    out.trim_end().to_owned()
 }
 
 /// Where the settings of a run come from.
@@ -54,7 +85,9 @@ fn foreign_message(suffix: &str, found: &[Foreign]) -> String {
 /// function is created, or its reservation changes). `limit_warnings`
 /// decides on the plan; this only guesses ahead of the reads.
 fn reserves_anew(ctx: &StackContext, state: Option<&State>) -> bool {
-    let wanted = ctx.settings.reserved_concurrency;
+    let Some(wanted) = ctx.settings.reserved_concurrency else {
+        return false;
+    };
     let recorded = state
         .into_iter()
         .flat_map(|s| s.resources.values())
@@ -63,6 +96,11 @@ fn reserves_anew(ctx: &StackContext, state: Option<&State>) -> bool {
         .and_then(serde_json::Value::as_i64);
     wanted != 0 && recorded != Some(i64::from(wanted))
 }
+
+/// The plan's warning when the function is to reserve no executions at all.
+const STOPPED: &str = "reserved_concurrency 0 stops every invocation: Lambda throttles all of them, and the function \
+     will process no events until the setting changes. For no reservation (the account's shared pool), set \
+     reserved_concurrency to none.";
 
 /// A stack as found: program, graph, state and live resources.
 pub struct Stack {
@@ -109,34 +147,26 @@ impl Stack {
                 (settings::resolve(&Values::new(), &values)?.0, used)
             }
         };
-        // Identities do not depend on the account; declare with a placeholder
-        // to know what to read, then again once the account is known.
-        let mut ctx = StackContext {
-            suffix: suffix.clone(),
-            region: aws.region.clone(),
-            account: String::new(),
+        // What to read comes from the resource table: no identity depends
+        // on the account, so the program is declared once, after the reads.
+        let mut ctx = StackContext::new(
+            suffix.clone(),
+            aws.region.clone(),
+            String::new(),
             code_sha256,
             settings,
-        };
-        let first = program::declare(&ctx);
-        let reads = first.iter().map(|d| {
-            let recorded = state.as_ref().and_then(|s| s.resources.get(d.key));
+        );
+        let rows: Vec<&program::Resource> = ctx.resources().collect();
+        let reads = rows.iter().map(|r| {
+            let recorded = state.as_ref().and_then(|s| s.resources.get(r.key));
             let hint = recorded.map(Hint::from_state).unwrap_or_default();
-            let id = recorded
-                .map(|r| r.id.clone())
-                .or_else(|| program::lookup_id(&ctx, d.key));
-            async move {
-                let found = match id {
-                    Some(id) => providers::read(aws, d.kind, &id, &hint).await,
-                    None => Ok(None),
-                };
-                (d.key, found)
-            }
+            let id = recorded.map_or_else(|| ctx.name(r.key).to_owned(), |r| r.id.clone());
+            async move { (r.key, providers::read(aws, r.kind, &id, &hint).await) }
         });
         let orphan_reads = state.iter().flat_map(|s| {
             s.resources
                 .iter()
-                .filter(|(k, _)| !first.iter().any(|d| d.key == k.as_str()))
+                .filter(|(k, _)| !rows.iter().any(|r| r.key == k.as_str()))
                 .map(|(k, r)| async move {
                     let hint = Hint::from_state(r);
                     (k.as_str(), providers::read(aws, r.kind, &r.id, &hint).await)
@@ -278,10 +308,12 @@ impl Stack {
                 .any(|c| c.path == "reserved_concurrency"),
             Action::Delete | Action::Noop => false,
         };
-        let wanted = self.ctx.settings.reserved_concurrency;
-        if !reserving || wanted == 0 {
-            return vec![];
-        }
+        let wanted = match self.ctx.settings.reserved_concurrency {
+            _ if !reserving => return vec![],
+            None => return vec![],
+            Some(0) => return vec![STOPPED.to_owned()],
+            Some(n) => n,
+        };
         // What the function reserves today is freed by the change.
         let current = self
             .observed
@@ -290,13 +322,39 @@ impl Stack {
             .and_then(serde_json::Value::as_i64)
             .and_then(|n| i32::try_from(n).ok());
         match aws.lambda_concurrency().await {
-            Ok(Some(c)) => providers::account::reservation_problem(c, current, wanted)
+            Ok(Some(c)) => providers::aws::account::reservation_problem(c, current, wanted)
                 .into_iter()
                 .collect(),
             Ok(None) => vec![],
             Err(e) => vec![format!(
                 "could not check the account's Lambda concurrency ({e}); apply may fail at PutFunctionConcurrency"
             )],
+        }
+    }
+
+    /// Refuses a plan that deletes or replaces a live resource AWS would
+    /// refuse to delete (the table with deletion protection on), before
+    /// anything is changed: the run would otherwise stop half-way.
+    pub fn check_guards(&self, command: &'static str, plan: &Plan) -> Result<(), StackError> {
+        use crate::engine::model::Schema;
+        let guarded: Vec<_> = plan
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::Delete | Action::Replace))
+            .filter_map(|s| {
+                let live = self.observed.get(&s.resource)?;
+                let property = providers::Registry.guarded_by(s.kind, &live.props)?;
+                Some((s.resource.clone(), live.id.clone(), property))
+            })
+            .collect();
+        if guarded.is_empty() {
+            Ok(())
+        } else {
+            Err(StackError::Guarded {
+                command,
+                suffix: self.ctx.suffix.as_str().to_owned(),
+                guarded,
+            })
         }
     }
 

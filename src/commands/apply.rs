@@ -1,9 +1,10 @@
 //! `apply`: carry out a fresh or saved plan.
 
 use super::plan::{PlanReport, SavedPlan};
+use super::session::Session;
 use super::walk::{execute, report_outcome};
 use super::{
-    code_package, confirm, connect, emit, outputs, print_json, print_plan, report_calls, ExitStatus,
+    code_package, confirm, emit, outputs, print_json, print_plan, report_calls, ExitStatus,
 };
 use crate::config::{CodeSource, Config, Confirmation};
 use crate::engine::model::Schema;
@@ -55,9 +56,10 @@ pub async fn run(
         bail!("settings cannot change a saved plan, which is applied as reviewed with the settings it shows: make a new one with `plan --out FILE` and the flags");
     }
     let saved = plan_file.map(load_saved).transpose()?;
-    let aws = connect(config).await.checking_limits();
-    let store = config.backend.open(&config.suffix, &aws);
-    let lease = store.lock("apply", config.lock_timeout).await?;
+    let (Session { aws, store }, lease) = Session::checking_limits(config)
+        .await
+        .lock(config, "apply")
+        .await?;
     let package = code_package(code)?;
     // A saved plan carries the settings it was made with.
     let settings = match &saved {
@@ -112,6 +114,7 @@ pub async fn run(
         print_plan(config, &plan);
         print!("{}", super::plan::warnings_text(&warnings));
     }
+    stack.check_guards("apply", &plan)?;
     let refused = plan.unsafe_steps(&Registry);
     if !refused.is_empty() {
         let list: Vec<String> = refused

@@ -1,7 +1,8 @@
 //! `destroy`: delete every resource of the stack, dependents first.
 
+use super::session::Session;
 use super::walk::{execute, report_outcome};
-use super::{confirm, connect, emit, print_json, print_plan, report_calls, ExitStatus};
+use super::{confirm, emit, print_json, print_plan, report_calls, ExitStatus};
 use crate::config::{Config, Confirmation};
 use crate::providers::Providers;
 use crate::render::summary_line;
@@ -11,9 +12,8 @@ use std::sync::Arc;
 
 pub async fn run(config: &Config, opts: Confirmation, window_days: i32) -> Result<ExitStatus> {
     let parallelism = opts.parallelism;
-    let aws = connect(config).await;
-    let store = config.backend.open(&config.suffix, &aws);
-    let lease = store.lock("destroy", config.lock_timeout).await?;
+    let (Session { aws, store }, lease) =
+        Session::open(config).await.lock(config, "destroy").await?;
     // The code is not needed to delete a function.
     let stack = Stack::load(
         &aws,
@@ -24,6 +24,7 @@ pub async fn run(config: &Config, opts: Confirmation, window_days: i32) -> Resul
     )
     .await?;
     let plan = stack.plan_destroy();
+    stack.check_guards("destroy", &plan)?;
     let mut state = stack.state_or_new();
     // Resources recorded in state that no longer exist need no call: forget them.
     let gone: Vec<String> = state

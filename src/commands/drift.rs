@@ -1,6 +1,7 @@
 //! `drift`: compare every managed resource with what was last applied.
 //! Read-only: no AWS write, no state write, no lock.
 
+use super::session::Session;
 use super::{connect, emit, report_calls, ExitStatus};
 use crate::config::Config;
 use crate::engine::drift::{
@@ -179,8 +180,7 @@ impl fmt::Display for StackDrift {
 }
 
 pub async fn run(config: &Config) -> Result<ExitStatus> {
-    let aws = connect(config).await;
-    let store = config.backend.open(&config.suffix, &aws);
+    let Session { aws, store } = Session::open(config).await;
     let stack = check(&aws, store, &config.suffix).await?;
     let report = DriftReport {
         format_version: DRIFT_FORMAT_VERSION,

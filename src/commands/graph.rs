@@ -25,13 +25,13 @@ fn drawn(action: Action) -> (&'static str, &'static str, Option<&'static str>) {
 pub fn run(config: &Config, format: GraphFormat, plan_file: Option<&Path>) -> Result<ExitStatus> {
     let plan = plan_file.map(load_saved).transpose()?.map(|s| s.plan);
     // The graph's shape does not depend on the account, region or code.
-    let ctx = StackContext {
-        suffix: config.suffix.clone(),
-        region: String::new(),
-        account: String::new(),
-        code_sha256: String::new(),
-        settings: Default::default(),
-    };
+    let ctx = StackContext::new(
+        config.suffix.clone(),
+        String::new(),
+        String::new(),
+        String::new(),
+        Default::default(),
+    );
     let declared = program::declare(&ctx);
     let graph = Graph::new(declared.iter().map(|d| (d.key, d.dependencies())))?;
     let node = |name: &str| {

@@ -1,7 +1,8 @@
 //! `import`: adopt resources that exist under the stack's names into state,
 //! without changing them.
 
-use super::{connect, emit, report_calls, ExitStatus};
+use super::session::Session;
+use super::{emit, report_calls, ExitStatus};
 use crate::config::Config;
 use crate::providers::CallCounts;
 use crate::stack::{SettingsFrom, Stack};
@@ -11,9 +12,8 @@ use serde::Serialize;
 use std::fmt;
 
 pub async fn run(config: &Config) -> Result<ExitStatus> {
-    let aws = connect(config).await;
-    let store = config.backend.open(&config.suffix, &aws);
-    let lease = store.lock("import", config.lock_timeout).await?;
+    let (Session { aws, store }, lease) =
+        Session::open(config).await.lock(config, "import").await?;
     let stack = Stack::load(
         &aws,
         store,

@@ -1,32 +1,25 @@
 //! `outputs`: the seed stack's outputs, from state.
 
+use super::session::Session;
 use super::{emit, ExitStatus};
 use crate::config::Config;
-use crate::program::{FUNCTION, KMS_ALIAS, KMS_KEY, LOG_GROUP, ROLE, TABLE};
 use crate::state::State;
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 
-/// Output name (as the CloudFormation stack's) → resource and its output.
-const OUTPUTS: [(&str, &str, &str); 10] = [
-    ("LambdaFunctionName", FUNCTION, "name"),
-    ("LambdaFunctionArn", FUNCTION, "arn"),
-    ("DynamoDBTableName", TABLE, "name"),
-    ("DynamoDBTableArn", TABLE, "arn"),
-    ("KMSKeyId", KMS_KEY, "key_id"),
-    ("KMSKeyArn", KMS_KEY, "arn"),
-    ("KMSKeyAlias", KMS_ALIAS, "name"),
-    ("LogGroupName", LOG_GROUP, "name"),
-    ("IAMRoleName", ROLE, "name"),
-    ("IAMRoleArn", ROLE, "arn"),
-];
-
-/// The outputs that state knows (all ten once the stack is applied).
+/// The outputs that state knows: the CloudFormation stack's ten once the
+/// stack is applied, and those of the resources its settings add. Each
+/// resource's row in the program says which outputs it gives.
 pub fn outputs(state: &State) -> BTreeMap<&'static str, String> {
-    OUTPUTS
+    crate::program::RESOURCES
         .iter()
-        .filter_map(|(name, resource, output)| {
-            let v = state.resources.get(*resource)?.outputs.get(*output)?;
+        .flat_map(|r| {
+            r.outputs
+                .iter()
+                .map(move |(name, output)| (r.key, name, output))
+        })
+        .filter_map(|(resource, name, output)| {
+            let v = state.resources.get(resource)?.outputs.get(*output)?;
             Some((*name, v.clone()))
         })
         .collect()
@@ -48,8 +41,7 @@ impl std::fmt::Display for Outputs {
 }
 
 pub async fn run(config: &Config) -> Result<ExitStatus> {
-    let aws = super::connect(config).await;
-    let store = config.backend.open(&config.suffix, &aws);
+    let Session { store, .. } = Session::open(config).await;
     let Some(state) = store.load().await? else {
         bail!(
             "no state at {}: the stack {} has not been applied",

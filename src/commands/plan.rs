@@ -1,5 +1,6 @@
 //! `plan`: what apply would change.
 
+use super::session::Session;
 use super::{code_package, connect, emit, report_calls, ExitStatus};
 use crate::config::CodeSource;
 use crate::config::Config;
@@ -119,8 +120,7 @@ pub async fn run(
     detailed: bool,
     out: Option<&Path>,
 ) -> Result<ExitStatus> {
-    let aws = connect(config).await.checking_limits();
-    let store = config.backend.open(&config.suffix, &aws);
+    let Session { aws, store } = Session::checking_limits(config).await;
     // A saved plan needs the exact code; a plan to read may go without it.
     let code_sha256 = match out {
         Some(_) => code_package(code)?.code_sha256,

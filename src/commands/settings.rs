@@ -1,7 +1,8 @@
 //! `config`, `config set/get/unset`: the stack's settings, saved with its
 //! state. Writes hold the stack's lock; reads take none.
 
-use super::{connect, emit, ExitStatus};
+use super::session::Session;
+use super::{emit, ExitStatus};
 use crate::cli::ConfigAction;
 use crate::config::Config;
 use crate::settings::{self, Source, Used, Values};
@@ -12,8 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub async fn run(config: &Config, action: Option<ConfigAction>) -> Result<ExitStatus> {
-    let aws = connect(config).await;
-    let store = config.backend.open(&config.suffix, &aws);
+    let Session { aws, store } = Session::open(config).await;
     match action {
         None => {
             let saved = saved(store.load().await?);
@@ -51,27 +51,35 @@ pub async fn run(config: &Config, action: Option<ConfigAction>) -> Result<ExitSt
                 state.settings = next;
                 store.save(&mut state, &lease).await?;
             }
-            if !config.json {
-                println!(
-                    "{key} = {} (saved in {})",
-                    settings::display(&value),
-                    store.location()
-                );
-            }
+            emit(
+                config,
+                &Changed {
+                    key,
+                    value: Some(value),
+                    was_set: true,
+                    location: store.location(),
+                },
+            );
         }
         Some(ConfigAction::Unset { key }) => {
             settings::parse_key(&key)?;
             let lease = store.lock("config unset", config.lock_timeout).await?;
-            let Some(mut state) = store.load().await? else {
-                println!("{key} was not set.");
-                return Ok(ExitStatus::Success);
-            };
-            if state.settings.remove(&key).is_some() {
-                store.save(&mut state, &lease).await?;
-                println!("{key} unset; its default applies again.");
-            } else {
-                println!("{key} was not set.");
+            let mut was_set = false;
+            if let Some(mut state) = store.load().await? {
+                if state.settings.remove(&key).is_some() {
+                    store.save(&mut state, &lease).await?;
+                    was_set = true;
+                }
             }
+            emit(
+                config,
+                &Changed {
+                    key,
+                    value: None,
+                    was_set,
+                    location: store.location(),
+                },
+            );
         }
     }
     Ok(ExitStatus::Success)
@@ -109,5 +117,32 @@ struct One<'a>(&'a Used);
 impl fmt::Display for One<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", settings::display(&self.0.value))
+    }
+}
+
+/// `config set` (with the value saved) and `config unset` (without).
+#[derive(Serialize)]
+struct Changed {
+    key: String,
+    /// The value saved; `None` for unset.
+    value: Option<serde_json::Value>,
+    /// For unset: whether there was a saved value to remove.
+    was_set: bool,
+    location: String,
+}
+
+impl fmt::Display for Changed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = &self.key;
+        match (&self.value, self.was_set) {
+            (Some(v), _) => writeln!(
+                f,
+                "{key} = {} (saved in {})",
+                settings::display(v),
+                self.location
+            ),
+            (None, true) => writeln!(f, "{key} unset; its default applies again."),
+            (None, false) => writeln!(f, "{key} was not set."),
+        }
     }
 }

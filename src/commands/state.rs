@@ -1,6 +1,7 @@
 //! `state list`, `state show RESOURCE`, `state migrate --to URL`.
 
-use super::{connect, emit, ExitStatus};
+use super::session::Session;
+use super::{emit, ExitStatus};
 use crate::cli::StateAction;
 use crate::config::Config;
 use crate::engine::model::Kind;
@@ -10,8 +11,7 @@ use serde::Serialize;
 use std::fmt;
 
 pub async fn run(config: &Config, action: StateAction) -> Result<ExitStatus> {
-    let aws = connect(config).await;
-    let store = config.backend.open(&config.suffix, &aws);
+    let Session { aws, store } = Session::open(config).await;
     match action {
         StateAction::List => {
             let state = existing(store.as_ref()).await?;

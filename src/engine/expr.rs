@@ -86,12 +86,12 @@ impl Expr {
 }
 
 /// Builds an [`Expr::Concat`] from string literals and expressions.
-#[macro_export]
 macro_rules! concat_expr {
     ($($part:expr),+ $(,)?) => {
         $crate::engine::expr::Expr::Concat(vec![$($crate::engine::expr::IntoExpr::into_expr($part)),+])
     };
 }
+pub(crate) use concat_expr;
 
 /// Lets `concat_expr!` and the object helpers take `&str` and `Expr` alike.
 pub trait IntoExpr {

@@ -77,6 +77,11 @@ pub trait Schema: Sync {
     fn loses(&self, kind: Kind) -> Option<&'static str>;
     /// Puts properties in the form both sides of a comparison share.
     fn normalize(&self, kind: Kind, props: Props) -> Props;
+    /// The property of a live resource that makes AWS refuse to delete it
+    /// (deletion protection), if it is set.
+    fn guarded_by(&self, _kind: Kind, _live: &Props) -> Option<&'static str> {
+        None
+    }
 }
 
 /// One resource as the program declares it.

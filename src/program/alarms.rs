@@ -2,16 +2,78 @@
 //! `alarms` setting is on. Each refers to the function or the table by its
 //! output, so the graph orders them after what they watch.
 
-use super::{props, StackContext, FUNCTION, TABLE};
+use super::{props, Body, Resource, StackContext, FUNCTION, TABLE};
 use crate::engine::expr::{lit, object, output, Expr};
-use crate::engine::model::Declared;
-use crate::providers::alarm;
+use crate::providers::alarm::KIND;
+use crate::settings::Settings;
 use serde_json::{json, Value};
 
-pub const ERROR_RATE: &str = "alarm_error_rate";
-pub const DURATION: &str = "alarm_duration";
-pub const THROTTLES: &str = "alarm_throttles";
-pub const TABLE_ERRORS: &str = "alarm_table_errors";
+/// The longest alarm name CloudWatch accepts.
+pub(super) const LIMIT: Option<(&str, usize)> = Some(("CloudWatch (alarm name)", 255));
+
+pub(super) fn when_alarms(s: &Settings) -> bool {
+    s.alarms
+}
+
+pub const ERROR_RATE: Resource = Resource {
+    key: "alarm_error_rate",
+    kind: KIND,
+    name: |s| format!("webhook-processor-{s}-error-rate"),
+    limit: LIMIT,
+    declared_when: when_alarms,
+    declare: error_rate,
+    amend: None,
+    outputs: &[],
+};
+
+pub const DURATION: Resource = Resource {
+    key: "alarm_duration",
+    kind: KIND,
+    name: |s| format!("webhook-processor-{s}-duration"),
+    limit: LIMIT,
+    declared_when: when_alarms,
+    declare: |ctx| {
+        alarm(
+            ctx,
+            DURATION.key,
+            "Lambda duration above 25 s, near the timeout",
+            25000.0,
+            on_function("Duration", 60, "Maximum"),
+        )
+    },
+    amend: None,
+    outputs: &[],
+};
+
+pub const THROTTLES: Resource = Resource {
+    key: "alarm_throttles",
+    kind: KIND,
+    name: |s| format!("webhook-processor-{s}-throttles"),
+    limit: LIMIT,
+    declared_when: when_alarms,
+    declare: |ctx| {
+        alarm(
+            ctx,
+            THROTTLES.key,
+            "Lambda throttles",
+            0.0,
+            on_function("Throttles", 60, "Sum"),
+        )
+    },
+    amend: None,
+    outputs: &[],
+};
+
+pub const TABLE_ERRORS: Resource = Resource {
+    key: "alarm_table_errors",
+    kind: KIND,
+    name: |s| format!("transactions-{s}-system-errors"),
+    limit: LIMIT,
+    declared_when: when_alarms,
+    declare: table_errors,
+    amend: None,
+    outputs: &[],
+};
 
 /// A metric the alarm reads, with its dimensions.
 fn metric(namespace: &str, name: &str, dimensions: Expr, period: i32, stat: &str) -> Expr {
@@ -44,25 +106,22 @@ fn expression(id: &str, expression: &str, label: &str) -> Expr {
 
 /// What every alarm shares: 1 of 1 periods, above the threshold, missing
 /// data not breaching, actions to the topic when one is set.
-fn alarm(
+pub(super) fn alarm(
     ctx: &StackContext,
-    key: &'static str,
-    name: String,
+    key: &str,
     description: &str,
     threshold: f64,
     measure: [(&'static str, Expr); 2],
-) -> Declared {
+) -> Body {
     let actions = lit(json!(ctx
         .settings
         .alarm_topic_arn
         .iter()
         .collect::<Vec<_>>()));
     let [a, b] = measure;
-    Declared {
-        key,
-        kind: alarm::KIND,
+    Body {
         props: props([
-            ("name", lit(name)),
+            ("name", lit(ctx.name(key))),
             ("description", lit(description)),
             a,
             b,
@@ -79,18 +138,21 @@ fn alarm(
     }
 }
 
-/// A single-metric alarm on the function.
-fn on_function(metric_name: &str, period: i32, statistic: &str) -> [(&'static str, Expr); 2] {
+/// The measure of a single-metric alarm.
+pub(super) fn single(
+    namespace: &str,
+    metric_name: &str,
+    dimensions: Expr,
+    period: i32,
+    statistic: &str,
+) -> [(&'static str, Expr); 2] {
     [
         (
             "metric",
             object([
-                ("namespace", lit("AWS/Lambda")),
+                ("namespace", lit(namespace)),
                 ("metric_name", lit(metric_name)),
-                (
-                    "dimensions",
-                    object([("FunctionName", output(FUNCTION, "name"))]),
-                ),
+                ("dimensions", dimensions),
                 ("period", lit(period)),
                 ("statistic", lit(statistic)),
             ]),
@@ -99,8 +161,13 @@ fn on_function(metric_name: &str, period: i32, statistic: &str) -> [(&'static st
     ]
 }
 
-pub fn declare(ctx: &StackContext) -> Vec<Declared> {
-    let names = ctx.names();
+/// A single-metric alarm on the function.
+fn on_function(metric_name: &str, period: i32, statistic: &str) -> [(&'static str, Expr); 2] {
+    let dimensions = object([("FunctionName", output(FUNCTION, "name"))]);
+    single("AWS/Lambda", metric_name, dimensions, period, statistic)
+}
+
+fn error_rate(ctx: &StackContext) -> Body {
     let function = || object([("FunctionName", output(FUNCTION, "name"))]);
     let error_rate = Expr::List(vec![
         input(
@@ -117,6 +184,16 @@ pub fn declare(ctx: &StackContext) -> Vec<Declared> {
             "Error rate (%)",
         ),
     ]);
+    alarm(
+        ctx,
+        ERROR_RATE.key,
+        "Lambda errors above 5% of invocations",
+        5.0,
+        [("metric", lit(Value::Null)), ("metrics", error_rate)],
+    )
+}
+
+fn table_errors(ctx: &StackContext) -> Body {
     let mut system_errors: Vec<Expr> = ["GetItem", "PutItem", "UpdateItem"]
         .iter()
         .map(|op| {
@@ -135,41 +212,14 @@ pub fn declare(ctx: &StackContext) -> Vec<Declared> {
         "SUM(METRICS())",
         "System errors",
     ));
-    vec![
-        alarm(
-            ctx,
-            ERROR_RATE,
-            names.alarm_error_rate,
-            "Lambda errors above 5% of invocations",
-            5.0,
-            [("metric", lit(Value::Null)), ("metrics", error_rate)],
-        ),
-        alarm(
-            ctx,
-            DURATION,
-            names.alarm_duration,
-            "Lambda duration above 25 s, near the timeout",
-            25000.0,
-            on_function("Duration", 60, "Maximum"),
-        ),
-        alarm(
-            ctx,
-            THROTTLES,
-            names.alarm_throttles,
-            "Lambda throttles",
-            0.0,
-            on_function("Throttles", 60, "Sum"),
-        ),
-        alarm(
-            ctx,
-            TABLE_ERRORS,
-            names.alarm_table_errors,
-            "DynamoDB system errors",
-            0.0,
-            [
-                ("metric", lit(Value::Null)),
-                ("metrics", Expr::List(system_errors)),
-            ],
-        ),
-    ]
+    alarm(
+        ctx,
+        TABLE_ERRORS.key,
+        "DynamoDB system errors",
+        0.0,
+        [
+            ("metric", lit(Value::Null)),
+            ("metrics", Expr::List(system_errors)),
+        ],
+    )
 }

@@ -1,70 +1,120 @@
-//! The stack, declared as code: the six resources of the CloudFormation stack with their
-//! properties and the references between them. References to other
-//! resources' outputs become the dependency graph's edges.
+//! The stack, declared as code: the CloudFormation stack's six resources,
+//! and those the settings add, with their properties and the references
+//! between them. References to other resources' outputs become the
+//! dependency graph's edges.
+//!
+//! Each resource is one file here (its name, properties and references) and
+//! one row of [`RESOURCES`]; its type's behaviour is its provider's, in
+//! `providers/`. The logical names, the physical names and their limits,
+//! what `--replace` accepts and what a load reads all come from the table.
 
-use crate::concat_expr;
-use crate::engine::expr::{lit, object, output, Expr};
-use crate::engine::model::Declared;
 mod alarms;
+mod dead_letter_queue;
+mod function;
+mod kms_alias;
+mod kms_key;
+mod log_group;
+mod role;
+mod table;
 
-use crate::names::{Names, Suffix};
-use crate::providers::{function, kms_alias, kms_key, log_group, role, table};
-use serde_json::{json, Value};
+use crate::engine::expr::{lit, Expr};
+use crate::engine::model::{Declared, Kind};
+use crate::names::{Suffix, SuffixError};
+use crate::settings::Settings;
+use serde_json::json;
 use std::collections::BTreeMap;
 
-pub const KMS_KEY: &str = "kms_key";
-pub const KMS_ALIAS: &str = "kms_alias";
-pub const LOG_GROUP: &str = "log_group";
-pub const TABLE: &str = "table";
-pub const ROLE: &str = "role";
-pub const FUNCTION: &str = "function";
+pub use function::FUNCTION;
+pub use kms_key::KMS_KEY;
+pub use log_group::LOG_GROUP;
+pub use role::ROLE;
+pub use table::TABLE;
 
-/// Every resource the program may declare, by logical name (the alarms
-/// only with the `alarms` setting).
-pub const RESOURCES: [&str; 10] = [
-    KMS_KEY,
-    KMS_ALIAS,
-    LOG_GROUP,
-    TABLE,
-    ROLE,
-    FUNCTION,
+/// One resource of the program.
+pub struct Resource {
+    /// Logical name, unique in the program and stable across runs.
+    pub key: &'static str,
+    pub kind: Kind,
+    /// The physical name the resource is found by when state does not
+    /// record it (for the KMS key, which has none, its alias's).
+    pub name: fn(&Suffix) -> String,
+    /// The service limiting that name and its longest length, where the
+    /// name is the resource's own.
+    pub limit: Option<(&'static str, usize)>,
+    /// Whether the settings declare it.
+    pub declared_when: fn(&Settings) -> bool,
+    /// Its properties and references.
+    pub declare: fn(&StackContext) -> Body,
+    /// Changes it makes to other resources' declarations when declared
+    /// (a permission in the role's policy, a property of the function).
+    pub amend: Option<fn(&StackContext, &mut [Declared])>,
+    /// The stack outputs it gives (`outputs`): output name (the
+    /// CloudFormation stack's, for the six) and the resource's own output.
+    pub outputs: &'static [(&'static str, &'static str)],
+}
+
+/// A resource's declaration, less its key and type (from its row).
+pub struct Body {
+    pub props: BTreeMap<&'static str, Expr>,
+    /// Dependencies that no property refers to.
+    pub depends_on: Vec<&'static str>,
+}
+
+fn always(_: &Settings) -> bool {
+    true
+}
+
+/// Every resource the program may declare, in reading order (the engine
+/// orders work by the references).
+pub static RESOURCES: &[Resource] = &[
+    kms_key::RESOURCE,
+    kms_alias::RESOURCE,
+    log_group::RESOURCE,
+    table::RESOURCE,
+    role::RESOURCE,
+    function::RESOURCE,
     alarms::ERROR_RATE,
     alarms::DURATION,
     alarms::THROTTLES,
     alarms::TABLE_ERRORS,
+    dead_letter_queue::RESOURCE,
+    dead_letter_queue::ALARM,
 ];
 
-/// The tunable values of the stack; [`Settings::default`] is the CloudFormation stack's.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Settings {
-    pub memory_size: i32,
-    pub timeout: i32,
-    pub reserved_concurrency: i32,
-    pub log_retention_days: i32,
-    pub log_level: String,
-    /// Tags added to the three the stack always sets.
-    pub extra_tags: BTreeMap<String, String>,
-    /// The seed's four CloudWatch alarms (off by default).
-    #[serde(default)]
-    pub alarms: bool,
-    /// Where the alarms send (AlarmActions and OKActions).
-    #[serde(default)]
-    pub alarm_topic_arn: Option<String>,
+/// The row of logical name `key`.
+pub fn resource(key: &str) -> Option<&'static Resource> {
+    RESOURCES.iter().find(|r| r.key == key)
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            memory_size: 1024,
-            timeout: 30,
-            reserved_concurrency: 100,
-            log_retention_days: 30,
-            log_level: "info".into(),
-            extra_tags: BTreeMap::new(),
-            alarms: false,
-            alarm_topic_arn: None,
+/// The logical names of every resource the program may declare.
+pub fn keys() -> Vec<&'static str> {
+    RESOURCES.iter().map(|r| r.key).collect()
+}
+
+/// The physical name of resource `key` in stack `suffix`.
+pub fn name(suffix: &Suffix, key: &str) -> String {
+    resource(key).map(|r| (r.name)(suffix)).unwrap_or_default()
+}
+
+/// Checks every physical name of stack `suffix` against its service's
+/// limit. The longest suffix fits them all (a test proves it); this keeps
+/// the table honest at run time, before any AWS call.
+pub fn check_names(suffix: &Suffix) -> Result<(), SuffixError> {
+    for r in RESOURCES {
+        let Some((service, max)) = r.limit else {
+            continue;
+        };
+        let name = (r.name)(suffix);
+        if name.len() > max {
+            return Err(SuffixError::NameTooLong {
+                len: name.len(),
+                name,
+                service,
+                max,
+            });
         }
     }
+    Ok(())
 }
 
 /// What the program needs to know about where it is deployed.
@@ -76,11 +126,42 @@ pub struct StackContext {
     /// base64(sha256(zip)) of the function's code package.
     pub code_sha256: String,
     pub settings: Settings,
+    /// Physical names by logical name, computed once.
+    names: BTreeMap<&'static str, String>,
 }
 
 impl StackContext {
-    pub fn names(&self) -> Names {
-        self.suffix.names()
+    pub fn new(
+        suffix: Suffix,
+        region: String,
+        account: String,
+        code_sha256: String,
+        settings: Settings,
+    ) -> StackContext {
+        let names = RESOURCES
+            .iter()
+            .map(|r| (r.key, (r.name)(&suffix)))
+            .collect();
+        StackContext {
+            suffix,
+            region,
+            account,
+            code_sha256,
+            settings,
+            names,
+        }
+    }
+
+    /// The physical name of resource `key`.
+    pub fn name(&self, key: &str) -> &str {
+        self.names.get(key).map_or("", String::as_str)
+    }
+
+    /// The resources the settings declare.
+    pub fn resources(&self) -> impl Iterator<Item = &'static Resource> + '_ {
+        RESOURCES
+            .iter()
+            .filter(|r| (r.declared_when)(&self.settings))
     }
 
     pub(crate) fn tags(&self) -> Expr {
@@ -95,31 +176,33 @@ impl StackContext {
         lit(tags)
     }
 
-    fn log_group_arn(&self) -> String {
+    fn arn(&self, service: &str, resource: &str) -> String {
         format!(
-            "arn:aws:logs:{}:{}:log-group:{}",
-            self.region,
-            self.account,
-            self.names().log_group
+            "arn:aws:{service}:{}:{}:{resource}",
+            self.region, self.account
         )
     }
 }
 
-/// Declares the stack. The order here is only for reading; the engine orders
-/// work by the references.
+/// Declares the stack.
 pub fn declare(ctx: &StackContext) -> Vec<Declared> {
-    let mut resources = vec![
-        kms_key(ctx),
-        kms_alias(ctx),
-        log_group(ctx),
-        table(ctx),
-        role(ctx),
-        function(ctx),
-    ];
-    if ctx.settings.alarms {
-        resources.extend(alarms::declare(ctx));
+    let rows: Vec<&Resource> = ctx.resources().collect();
+    let mut declared: Vec<Declared> = rows
+        .iter()
+        .map(|r| {
+            let body = (r.declare)(ctx);
+            Declared {
+                key: r.key,
+                kind: r.kind,
+                props: body.props,
+                depends_on: body.depends_on,
+            }
+        })
+        .collect();
+    for amend in rows.iter().filter_map(|r| r.amend) {
+        amend(ctx, &mut declared);
     }
-    resources
+    declared
 }
 
 pub(crate) fn props<const N: usize>(
@@ -128,236 +211,12 @@ pub(crate) fn props<const N: usize>(
     entries.into_iter().collect()
 }
 
-fn kms_key(ctx: &StackContext) -> Declared {
-    let (r, a) = (&ctx.region, &ctx.account);
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "EnableRootAccount",
-                "Effect": "Allow",
-                "Principal": {"AWS": format!("arn:aws:iam::{a}:root")},
-                "Action": "kms:*",
-                "Resource": "*"
-            },
-            {
-                "Sid": "AllowCloudWatchLogs",
-                "Effect": "Allow",
-                "Principal": {"Service": format!("logs.{r}.amazonaws.com")},
-                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                "Resource": "*",
-                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": ctx.log_group_arn()}}
-            },
-            {
-                "Sid": "AllowLambdaService",
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": a}}
-            }
-        ]
-    });
-    Declared {
-        key: KMS_KEY,
-        kind: kms_key::KIND,
-        props: props([
-            (
-                "description",
-                lit(format!(
-                    "webhook-processor-{}: Lambda environment variables and CloudWatch Logs",
-                    ctx.suffix
-                )),
-            ),
-            ("key_usage", lit("ENCRYPT_DECRYPT")),
-            ("key_spec", lit("SYMMETRIC_DEFAULT")),
-            ("enable_key_rotation", lit(true)),
-            ("key_state", lit("Enabled")),
-            ("policy", lit(policy)),
-            ("tags", ctx.tags()),
-        ]),
-        depends_on: vec![],
-    }
-}
-
-fn kms_alias(ctx: &StackContext) -> Declared {
-    Declared {
-        key: KMS_ALIAS,
-        kind: kms_alias::KIND,
-        props: props([
-            ("name", lit(ctx.names().alias)),
-            ("target_key_id", output(KMS_KEY, "key_id")),
-        ]),
-        depends_on: vec![],
-    }
-}
-
-fn log_group(ctx: &StackContext) -> Declared {
-    Declared {
-        key: LOG_GROUP,
-        kind: log_group::KIND,
-        props: props([
-            ("name", lit(ctx.names().log_group)),
-            ("retention_in_days", lit(ctx.settings.log_retention_days)),
-            ("kms_key_id", output(KMS_KEY, "arn")),
-            ("tags", ctx.tags()),
-        ]),
-        depends_on: vec![],
-    }
-}
-
-fn table(ctx: &StackContext) -> Declared {
-    Declared {
-        key: TABLE,
-        kind: table::KIND,
-        props: props([
-            ("name", lit(ctx.names().table)),
-            (
-                "partition_key",
-                lit(json!({"name": "transactionId", "type": "S"})),
-            ),
-            // The full key schema: no sort key.
-            ("sort_key", lit(Value::Null)),
-            ("billing_mode", lit("PAY_PER_REQUEST")),
-            ("sse_enabled", lit(true)),
-            // The AWS-managed key `aws/dynamodb`, as the seed: no customer key.
-            ("sse_kms_key", lit(Value::Null)),
-            ("point_in_time_recovery", lit(true)),
-            ("tags", ctx.tags()),
-        ]),
-        depends_on: vec![],
-    }
-}
-
-fn statement(sid: &str, actions: &[&str], resource: Expr) -> Expr {
-    object([
-        ("Sid", lit(sid)),
-        ("Effect", lit("Allow")),
-        ("Action", lit(json!(actions))),
-        ("Resource", resource),
-    ])
-}
-
-fn role(ctx: &StackContext) -> Declared {
-    let names = ctx.names();
-    let trust = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole"
-        }]
-    });
-    let policy = object([
-        ("Version", lit("2012-10-17")),
-        (
-            "Statement",
-            Expr::List(vec![
-                statement(
-                    "WriteLogs",
-                    &["logs:CreateLogStream", "logs:PutLogEvents"],
-                    concat_expr!(output(LOG_GROUP, "arn"), ":*"),
-                ),
-                statement(
-                    "ReadWriteTransactions",
-                    &[
-                        "dynamodb:PutItem",
-                        "dynamodb:GetItem",
-                        "dynamodb:UpdateItem",
-                    ],
-                    output(TABLE, "arn"),
-                ),
-                statement(
-                    "DecryptEnvironment",
-                    &["kms:Decrypt"],
-                    output(KMS_KEY, "arn"),
-                ),
-                // X-Ray has no resource-level permissions: "*" is the only form.
-                statement(
-                    "XRayTracing",
-                    &["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                    lit("*"),
-                ),
-            ]),
-        ),
-    ]);
-    Declared {
-        key: ROLE,
-        kind: role::KIND,
-        props: props([
-            ("name", lit(names.role)),
-            ("assume_role_policy", lit(trust)),
-            ("inline_policies", object([(names.role_policy, policy)])),
-            ("managed_policy_arns", lit(json!([]))),
-            ("tags", ctx.tags()),
-        ]),
-        depends_on: vec![],
-    }
-}
-
-fn function(ctx: &StackContext) -> Declared {
-    let names = ctx.names();
-    Declared {
-        key: FUNCTION,
-        kind: function::KIND,
-        props: props([
-            ("name", lit(names.function)),
-            ("runtime", lit("provided.al2023")),
-            ("handler", lit("bootstrap")),
-            ("architectures", lit(json!(["arm64"]))),
-            ("memory_size", lit(ctx.settings.memory_size)),
-            ("timeout", lit(ctx.settings.timeout)),
-            (
-                "reserved_concurrency",
-                lit(ctx.settings.reserved_concurrency),
-            ),
-            ("tracing_mode", lit("Active")),
-            ("role", output(ROLE, "arn")),
-            (
-                "environment",
-                object([
-                    ("TABLE_NAME", output(TABLE, "name")),
-                    ("ENVIRONMENT_SUFFIX", lit(ctx.suffix.as_str())),
-                    ("LOG_LEVEL", lit(ctx.settings.log_level.as_str())),
-                ]),
-            ),
-            ("kms_key_arn", output(KMS_KEY, "arn")),
-            ("code_sha256", lit(ctx.code_sha256.clone())),
-            // Not set by the seed, so anything there is drift (docs/design.md,
-            // "Security-relevant properties"): no layers, logs to the
-            // default group, no resource-based policy, no function URL.
-            ("layers", lit(json!([]))),
-            (
-                "logging_config",
-                lit(json!({"log_format": "Text", "log_group": names.log_group})),
-            ),
-            ("resource_policy", lit(Value::Null)),
-            ("function_url", lit(Value::Null)),
-            ("tags", ctx.tags()),
-        ]),
-        // The function writes to its default log group, which must exist
-        // first so that it is created with our retention and key.
-        depends_on: vec![LOG_GROUP],
-    }
-}
-
-/// How to find a resource that is not (yet) in state: by its name, and for
-/// the KMS key, which has none, through its alias.
-pub fn lookup_id(ctx: &StackContext, resource: &str) -> Option<String> {
-    let n = ctx.names();
-    Some(match resource {
-        KMS_KEY => n.alias,
-        KMS_ALIAS => n.alias,
-        LOG_GROUP => n.log_group,
-        TABLE => n.table,
-        ROLE => n.role,
-        FUNCTION => n.function,
-        alarms::ERROR_RATE => n.alarm_error_rate,
-        alarms::DURATION => n.alarm_duration,
-        alarms::THROTTLES => n.alarm_throttles,
-        alarms::TABLE_ERRORS => n.alarm_table_errors,
-        _ => return None,
-    })
+/// The declaration of `key` among `declared`, for an amendment.
+fn declared_mut<'a>(declared: &'a mut [Declared], key: &str) -> &'a mut Declared {
+    declared
+        .iter_mut()
+        .find(|d| d.key == key)
+        .unwrap_or_else(|| panic!("{key} is always declared"))
 }
 
 #[cfg(test)]

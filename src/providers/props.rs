@@ -1,6 +1,6 @@
 //! Reading typed values out of property maps, and tag maps.
 
-use super::errors::AwsError;
+use super::aws::errors::AwsError;
 use crate::engine::model::Props;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;

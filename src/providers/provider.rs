@@ -5,6 +5,7 @@
 use super::{Aws, AwsError, Failure, Hint};
 use crate::engine::model::{Kind, Observed, Props};
 use futures_util::future::BoxFuture;
+use std::future::Future;
 
 /// What an operation may need beyond the resource's own properties.
 pub struct Context<'a> {
@@ -20,6 +21,8 @@ pub struct Context<'a> {
 
 /// One AWS resource type: its token, what forces a replacement, how AWS's
 /// echo is made comparable, and how it is read, created, updated and deleted.
+/// Implementations write plain `async fn`s; [`DynProvider`] is how the
+/// registry holds them side by side.
 pub trait Provider: Sync {
     /// The type token written in state and plans (`aws:logs/logGroup`).
     fn kind(&self) -> Kind;
@@ -36,41 +39,140 @@ pub trait Provider: Sync {
     /// normalised for every type before this runs.
     fn normalize(&self, _props: &mut Props) {}
 
+    /// The property of a live resource that makes AWS refuse to delete it
+    /// (a table's deletion protection), if it is set.
+    fn guarded_by(&self, _live: &Props) -> Option<&'static str> {
+        None
+    }
+
     /// Reads the resource by its physical id; `None` when it does not exist.
+    fn read(
+        &self,
+        aws: &Aws,
+        id: &str,
+        hint: &Hint,
+    ) -> impl Future<Output = Result<Option<Observed>, AwsError>> + Send;
+
+    fn create(
+        &self,
+        cx: &Context<'_>,
+        desired: &Props,
+    ) -> impl Future<Output = Result<Observed, Failure>> + Send;
+
+    fn update(
+        &self,
+        cx: &Context<'_>,
+        current: &Observed,
+        desired: &Props,
+    ) -> impl Future<Output = Result<Observed, Failure>> + Send;
+
+    fn delete(
+        &self,
+        cx: &Context<'_>,
+        current: &Observed,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// Looks for a resource that a killed run may have created without
+    /// recording it. Types found by their name need not: they are read by
+    /// name anyway.
+    fn find_unrecorded(
+        &self,
+        _aws: &Aws,
+        _desired: &Props,
+    ) -> impl Future<Output = Result<Option<Observed>, AwsError>> + Send {
+        async { Ok(None) }
+    }
+}
+
+/// A [`Provider`] with its futures boxed, so that providers of every type
+/// fit in one list. Every provider is one, through the impl below: the one
+/// adapter between the two.
+pub trait DynProvider: Sync {
+    fn kind(&self) -> Kind;
+    fn replace_keys(&self) -> &'static [&'static str];
+    fn loses(&self) -> Option<&'static str>;
+    fn normalize(&self, props: &mut Props);
+    fn guarded_by(&self, live: &Props) -> Option<&'static str>;
     fn read<'a>(
         &'a self,
         aws: &'a Aws,
         id: &'a str,
         hint: &'a Hint,
     ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>>;
-
     fn create<'a>(
         &'a self,
         cx: &'a Context<'a>,
         desired: &'a Props,
     ) -> BoxFuture<'a, Result<Observed, Failure>>;
-
     fn update<'a>(
         &'a self,
         cx: &'a Context<'a>,
         current: &'a Observed,
         desired: &'a Props,
     ) -> BoxFuture<'a, Result<Observed, Failure>>;
-
     fn delete<'a>(
         &'a self,
         cx: &'a Context<'a>,
         current: &'a Observed,
     ) -> BoxFuture<'a, Result<(), AwsError>>;
-
-    /// Looks for a resource that a killed run may have created without
-    /// recording it. Types found by their name need not: they are read by
-    /// name anyway.
     fn find_unrecorded<'a>(
         &'a self,
-        _aws: &'a Aws,
-        _desired: &'a Props,
+        aws: &'a Aws,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>>;
+}
+
+impl<P: Provider> DynProvider for P {
+    fn kind(&self) -> Kind {
+        Provider::kind(self)
+    }
+    fn replace_keys(&self) -> &'static [&'static str] {
+        Provider::replace_keys(self)
+    }
+    fn loses(&self) -> Option<&'static str> {
+        Provider::loses(self)
+    }
+    fn normalize(&self, props: &mut Props) {
+        Provider::normalize(self, props)
+    }
+    fn guarded_by(&self, live: &Props) -> Option<&'static str> {
+        Provider::guarded_by(self, live)
+    }
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        hint: &'a Hint,
     ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async { Ok(None) })
+        Box::pin(Provider::read(self, aws, id, hint))
+    }
+    fn create<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(Provider::create(self, cx, desired))
+    }
+    fn update<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Observed, Failure>> {
+        Box::pin(Provider::update(self, cx, current, desired))
+    }
+    fn delete<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        current: &'a Observed,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(Provider::delete(self, cx, current))
+    }
+    fn find_unrecorded<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Props,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(Provider::find_unrecorded(self, aws, desired))
     }
 }

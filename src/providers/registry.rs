@@ -2,12 +2,12 @@
 //! own file, all listed in [`PROVIDERS`]. Adding a resource type is one
 //! file in `providers/`, one line here and its declaration in the program.
 
-pub use super::provider::{Context, Provider};
+pub use super::provider::{Context, DynProvider, Provider};
 use super::AwsError;
 use crate::engine::model::{Kind, Props, Schema};
 
 /// Every resource type this build can manage.
-pub static PROVIDERS: &[&dyn Provider] = &[
+pub static PROVIDERS: &[&dyn DynProvider] = &[
     &super::kms_key::KmsKey,
     &super::kms_alias::KmsAlias,
     &super::log_group::LogGroup,
@@ -15,11 +15,12 @@ pub static PROVIDERS: &[&dyn Provider] = &[
     &super::role::Role,
     &super::function::Function,
     &super::alarm::Alarm,
+    &super::queue::Queue,
 ];
 
 /// The provider of `kind`, or an error naming the type this build lacks
 /// (a state written by a newer build).
-pub fn provider(kind: Kind) -> Result<&'static dyn Provider, AwsError> {
+pub fn provider(kind: Kind) -> Result<&'static dyn DynProvider, AwsError> {
     PROVIDERS
         .iter()
         .copied()
@@ -43,6 +44,10 @@ impl Schema for Registry {
     fn loses(&self, kind: Kind) -> Option<&'static str> {
         // A type this build does not know is treated as holding data.
         provider(kind).map_or(Some("what it holds"), |p| p.loses())
+    }
+
+    fn guarded_by(&self, kind: Kind, live: &Props) -> Option<&'static str> {
+        provider(kind).ok()?.guarded_by(live)
     }
 
     fn normalize(&self, kind: Kind, mut props: Props) -> Props {
@@ -70,10 +75,10 @@ mod tests {
             assert_eq!(back, p.kind());
             assert!(provider(back).is_ok());
         }
-        let unknown: Kind = serde_json::from_str("\"aws:sqs/queue\"").unwrap();
+        let unknown: Kind = serde_json::from_str("\"aws:sns/topic\"").unwrap();
         let err = provider(unknown).err().unwrap().to_string();
         assert!(
-            err.contains("does not know the resource type aws:sqs/queue"),
+            err.contains("does not know the resource type aws:sns/topic"),
             "{err}"
         );
         assert!(Registry.loses(unknown).is_some());

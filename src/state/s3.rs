@@ -55,7 +55,7 @@ fn describe<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>
     operation: &'static str,
     e: SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> String {
-    crate::providers::errors::aws_error(operation)(e).to_string()
+    crate::providers::aws::errors::aws_error(operation)(e).to_string()
 }
 
 /// What a conditional request's refusal means.

@@ -197,7 +197,10 @@ fn a_bad_topic_arn_is_refused_before_any_call() {
             &["plan", "--alarms", "--alarm-topic-arn", "alerts"][..],
             "is not an SNS topic ARN",
         ),
-        (&["plan", "--alarms=maybe"][..], "invalid value 'maybe'"),
+        (
+            &["plan", "--alarms=maybe"][..],
+            "alarms must be true or false, not \"maybe\"",
+        ),
     ] {
         let out = st.run(args);
         assert_eq!(out.code, 1, "{}", out.stdout);

@@ -143,7 +143,7 @@ fn calls(report: &serde_json::Value, op: &str) -> u64 {
 }
 
 /// `drift --all` lists KMS aliases, log groups and IAM roles once for all
-/// its stacks (providers/survey.rs) instead of asking once per stack, and
+/// its stacks (providers/aws/survey.rs) instead of asking once per stack, and
 /// finds what was deleted or changed all the same; when a listing is
 /// refused (a role without `kms:ListAliases` or
 /// `iam:GetAccountAuthorizationDetails`), each stack asks for its own, with

@@ -32,7 +32,7 @@ async fn with_a_fifth_of_requests_faulted_every_command_still_succeeds() {
     assert!(stats["faults_total"].as_u64().unwrap() >= 10, "{stats}");
 }
 
-/// The catalogue of propagation errors (src/providers/retry.rs), each
+/// The catalogue of propagation errors (src/providers/aws/retry.rs), each
 /// answered twice in a row by the proxy where real AWS would answer it:
 /// every command still succeeds, and each rule fired exactly twice.
 /// (op, AWS error code, message), in the order each op meets them.

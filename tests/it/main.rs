@@ -10,6 +10,8 @@ mod all_stacks;
 mod bad_input;
 mod code_cache;
 mod crash;
+mod dead_letter_queue;
+mod deletion_protection;
 mod drift;
 mod faults;
 mod graph;

@@ -2,7 +2,7 @@
 //! this test's own enforces a Lambda concurrency quota of 150, so reserving
 //! 100 would leave 50 unreserved, below AWS's minimum of 100. moto has no
 //! GetAccountSettings: the fault proxy answers it (rule `ANSWER`) for the
-//! plan's warning, and src/providers/mocked.rs reads it with
+//! plan's warning, and src/providers/aws/mocked.rs reads it with
 //! aws-smithy-mocks.
 
 use crate::common::proxy::Proxy;

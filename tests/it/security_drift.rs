@@ -3,7 +3,7 @@
 //! (exit 2) and `apply` removes it. LoggingConfig and a table's SSE key
 //! cannot be changed on moto (it never stores the one and ignores updates of
 //! the other, shared/MOTO.md): their apply side is tested with
-//! aws-smithy-mocks in src/providers/mocked.rs.
+//! aws-smithy-mocks in src/providers/aws/mocked.rs.
 
 use crate::common::spec::check_spec;
 use crate::common::{drifted, row, sdk, TestStack};

@@ -4,7 +4,7 @@
 
 use super::outputs;
 use crate::engine::model::{Observed, Props};
-use crate::providers::errors::{aws_error, is_not_found, AwsError};
+use crate::providers::aws::errors::{aws_error, is_not_found, AwsError};
 use crate::providers::props::tags_value;
 use crate::providers::{policy, Aws};
 use aws_sdk_lambda::types::{Architecture, LogFormat, LoggingConfig};
@@ -178,6 +178,13 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
         ),
         ("resource_policy".to_string(), policy),
         ("function_url".to_string(), url),
+        (
+            "dead_letter_target".to_string(),
+            opt(c
+                .dead_letter_config()
+                .and_then(|d| d.target_arn())
+                .filter(|t| !t.is_empty())),
+        ),
         (
             "tags".to_string(),
             tags_value(func.tags().cloned().unwrap_or_default()),

@@ -3,7 +3,7 @@
 
 use super::outputs;
 use crate::engine::model::{Observed, Props};
-use crate::providers::errors::{aws_error, is_not_found, service_error, AwsError};
+use crate::providers::aws::errors::{aws_error, is_not_found, service_error, AwsError};
 use crate::providers::props::tags_value;
 use crate::providers::{policy, Aws};
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType};

@@ -4,10 +4,10 @@
 
 use super::outputs;
 use crate::engine::model::{Observed, Props};
-use crate::providers::errors::{aws_error, is_not_found, AwsError};
+use crate::providers::aws::errors::{aws_error, is_not_found, AwsError};
+use crate::providers::aws::survey::Listed;
 use crate::providers::policy;
 use crate::providers::props::tags_value;
-use crate::providers::survey::Listed;
 use crate::providers::{Aws, Hint};
 use aws_sdk_iam::types::Tag;
 use futures_util::future::join_all;
@@ -97,11 +97,17 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
 /// Reads a role with its own calls. The inline policies named in `hint` are
 /// fetched alongside the listing, so a converged role takes one round trip.
 async fn read_alone(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>, AwsError> {
-    let guessed = join_all(hint.inline_policy_names.iter().map(|p| {
+    let recorded: Vec<&String> = hint
+        .properties
+        .get("inline_policies")
+        .and_then(serde_json::Value::as_object)
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    let guessed = join_all(recorded.iter().map(|p| {
         aws.iam
             .get_role_policy()
             .role_name(name)
-            .policy_name(p)
+            .policy_name(p.as_str())
             .send()
     }));
     let (role, names, attached, guessed) = tokio::join!(
@@ -143,9 +149,9 @@ async fn read_alone(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observe
     // Documents already fetched by name; a policy deleted since is simply
     // not in the listing.
     let mut fetched = BTreeMap::new();
-    for (p, doc) in hint.inline_policy_names.iter().zip(guessed) {
+    for (p, doc) in recorded.iter().zip(guessed) {
         if let Ok(doc) = doc {
-            fetched.insert(p.clone(), doc.policy_document);
+            fetched.insert((*p).clone(), doc.policy_document);
         }
     }
     let missing: Vec<&String> = names.iter().filter(|p| !fetched.contains_key(*p)).collect();

@@ -55,11 +55,13 @@ pub fn endpoint() -> &'static str {
 /// environment (e.g. `MOTO_LAMBDA_CONCURRENCY_QUOTA`), and returns its
 /// endpoint once it answers.
 pub fn start_moto(env: &[(&str, &str)]) -> String {
-    let moto = root().join(".venv/bin/moto_server");
+    // moto, with the DeadLetterConfig it lacks (scripts/moto_server.py).
+    let python = root().join(".venv/bin/python");
+    let moto = root().join("scripts/moto_server.py");
     assert!(
-        moto.exists(),
+        python.exists(),
         "{} is missing: run scripts/setup.sh",
-        moto.display()
+        python.display()
     );
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -67,8 +69,9 @@ pub fn start_moto(env: &[(&str, &str)]) -> String {
         .unwrap()
         .port();
     let script = format!(
-        "{} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+        "{} {} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
          while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
+        python.display(),
         moto.display(),
         parent = std::process::id()
     );
@@ -173,6 +176,10 @@ pub struct Names {
     pub alarm_duration: String,
     pub alarm_throttles: String,
     pub alarm_table_errors: String,
+    /// The dead-letter queue and its alarm (settings `dead_letter_queue`
+    /// and `alarms`).
+    pub dlq: String,
+    pub alarm_dlq_messages: String,
 }
 
 /// The physical names of stack `suffix`.
@@ -189,6 +196,8 @@ pub fn names(suffix: &str) -> Names {
         alarm_duration: format!("webhook-processor-{s}-duration"),
         alarm_throttles: format!("webhook-processor-{s}-throttles"),
         alarm_table_errors: format!("transactions-{s}-system-errors"),
+        dlq: format!("webhook-processor-{s}-dlq"),
+        alarm_dlq_messages: format!("webhook-processor-{s}-dlq-messages"),
     }
 }
 

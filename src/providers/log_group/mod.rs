@@ -1,14 +1,13 @@
 //! CloudWatch Logs log group, identified by its name.
 
-use super::errors::{aws_error, is_not_found, AwsError};
+use super::aws::errors::{aws_error, is_not_found, AwsError};
+use super::aws::retry::{retry_eventual, Eventual};
+use super::aws::survey::Listed;
 use super::props::{changed, int_prop, map_prop, str_prop, tags_value, TagChanges};
 use super::provider::{Context, Provider};
-use super::retry::{retry_eventual, Eventual};
-use super::survey::Listed;
 use super::{Aws, Failure, Hint};
 use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
-use futures_util::future::BoxFuture;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -47,11 +46,11 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
                 .map_err(aws_error("DescribeLogGroups")),
         }
     };
-    let (group, early_tags) = match &hint.arn {
+    let (group, early_tags) = match hint.output("arn") {
         Some(arn) => {
             let tags = aws.logs.list_tags_for_resource().resource_arn(arn).send();
             let (group, tags) = tokio::join!(describe, tags);
-            (group, Some((arn.clone(), tags)))
+            (group, Some((arn, tags)))
         }
         None => (describe.await, None),
     };
@@ -246,44 +245,29 @@ impl Provider for LogGroup {
         &["name"]
     }
 
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        hint: &'a Hint,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(read(aws, id, hint))
+    async fn read(&self, aws: &Aws, id: &str, hint: &Hint) -> Result<Option<Observed>, AwsError> {
+        read(aws, id, hint).await
     }
 
-    fn create<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(async move {
-            let name = str_prop(desired, "name").unwrap_or_default();
-            let arn = format!(
-                "arn:aws:logs:{}:{}:log-group:{}",
-                cx.aws.region, cx.account, name
-            );
-            create(cx.aws, desired, &arn).await
-        })
+    async fn create(&self, cx: &Context<'_>, desired: &Props) -> Result<Observed, Failure> {
+        let name = str_prop(desired, "name").unwrap_or_default();
+        let arn = format!(
+            "arn:aws:logs:{}:{}:log-group:{}",
+            cx.aws.region, cx.account, name
+        );
+        create(cx.aws, desired, &arn).await
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(update(cx.aws, current, desired))
+    async fn update(
+        &self,
+        cx: &Context<'_>,
+        current: &Observed,
+        desired: &Props,
+    ) -> Result<Observed, Failure> {
+        update(cx.aws, current, desired).await
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(delete(cx.aws, &current.id))
+    async fn delete(&self, cx: &Context<'_>, current: &Observed) -> Result<(), AwsError> {
+        delete(cx.aws, &current.id).await
     }
 }

@@ -1,20 +1,19 @@
 //! Lambda function, identified by its name. Its code is the
 //! zip whose base64 SHA-256 is the `code_sha256` property.
 
-use super::errors::{aws_error, is_not_found, AwsError};
+use super::aws::errors::{aws_error, is_not_found, AwsError};
+use super::aws::retry::{retry_eventual, Eventual};
 use super::props::{changed, int_prop, map_prop, str_prop, TagChanges};
 use super::provider::{Context, Provider};
-use super::retry::{retry_eventual, Eventual};
 use super::{Aws, Failure, Hint};
 use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    Architecture, Environment, FunctionCode, LogFormat, LoggingConfig, Runtime, TracingConfig,
-    TracingMode,
+    Architecture, DeadLetterConfig, Environment, FunctionCode, LogFormat, LoggingConfig, Runtime,
+    TracingConfig, TracingMode,
 };
-use futures_util::future::BoxFuture;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -26,7 +25,7 @@ pub use read::read;
 const FUNCTION_WAIT: Duration = Duration::from_secs(300);
 
 /// Properties set through UpdateFunctionConfiguration.
-const CONFIG_KEYS: [&str; 10] = [
+const CONFIG_KEYS: [&str; 11] = [
     "runtime",
     "handler",
     "memory_size",
@@ -37,6 +36,7 @@ const CONFIG_KEYS: [&str; 10] = [
     "tracing_mode",
     "layers",
     "logging_config",
+    "dead_letter_target",
 ];
 
 fn outputs(name: &str, arn: &str) -> BTreeMap<String, String> {
@@ -72,6 +72,13 @@ fn string_list(desired: &Props, key: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Where Lambda sends failed asynchronous events; an empty target removes it.
+fn dead_letter(desired: &Props) -> DeadLetterConfig {
+    DeadLetterConfig::builder()
+        .target_arn(str_prop(desired, "dead_letter_target").unwrap_or_default())
+        .build()
 }
 
 fn logging(desired: &Props) -> LoggingConfig {
@@ -156,7 +163,7 @@ async fn set_concurrency(aws: &Aws, name: &str, reserved: Option<i32>) -> Result
                 .map_err(aws_error("PutFunctionConcurrency"))
         })
         .await
-        .map_err(|e| super::account::explain_reservation_error(e, n)),
+        .map_err(|e| super::aws::account::explain_reservation_error(e, n)),
         None => aws
             .lambda
             .delete_function_concurrency()
@@ -185,6 +192,9 @@ pub async fn create(aws: &Aws, desired: &Props, code: &[u8]) -> Result<Observed,
             .environment(environment(desired))
             .set_kms_key_arn(str_prop(desired, "kms_key_arn").map(str::to_owned))
             .tracing_config(tracing(desired))
+            .set_dead_letter_config(
+                str_prop(desired, "dead_letter_target").map(|_| dead_letter(desired)),
+            )
             .set_tags(Some(map_prop(desired, "tags").into_iter().collect()))
             .code(
                 FunctionCode::builder()
@@ -294,6 +304,9 @@ pub async fn update(
         if changed(desired, have, "logging_config") {
             req = req.logging_config(logging(desired));
         }
+        if changed(desired, have, "dead_letter_target") {
+            req = req.dead_letter_config(dead_letter(desired));
+        }
         retry_eventual(
             &[
                 Eventual::LambdaRoleNotReady,
@@ -396,37 +409,24 @@ impl Provider for Function {
         }
     }
 
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _hint: &'a Hint,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(read(aws, id))
+    async fn read(&self, aws: &Aws, id: &str, _hint: &Hint) -> Result<Option<Observed>, AwsError> {
+        read(aws, id).await
     }
 
-    fn create<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(create(cx.aws, desired, cx.code))
+    async fn create(&self, cx: &Context<'_>, desired: &Props) -> Result<Observed, Failure> {
+        create(cx.aws, desired, cx.code).await
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(update(cx.aws, current, desired, cx.code))
+    async fn update(
+        &self,
+        cx: &Context<'_>,
+        current: &Observed,
+        desired: &Props,
+    ) -> Result<Observed, Failure> {
+        update(cx.aws, current, desired, cx.code).await
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(delete(cx.aws, &current.id))
+    async fn delete(&self, cx: &Context<'_>, current: &Observed) -> Result<(), AwsError> {
+        delete(cx.aws, &current.id).await
     }
 }

@@ -1,9 +1,9 @@
 //! DynamoDB table, identified by its name.
 
-use super::errors::{aws_error, is_not_found, AwsError};
+use super::aws::errors::{aws_error, is_not_found, AwsError};
+use super::aws::retry::{retry_eventual, Eventual};
 use super::props::{bool_prop, changed, str_prop, tags_value, TagChanges};
 use super::provider::{Context, Provider};
-use super::retry::{retry_eventual, Eventual};
 use super::{Aws, Failure, Hint};
 use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
@@ -12,7 +12,6 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
     PointInTimeRecoveryStatus, ScalarAttributeType, SseSpecification, SseStatus, SseType, Tag,
 };
-use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -39,7 +38,7 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
     // Which key is AWS's own for DynamoDB, to tell it from a customer key on
     // the table: asked at once, not after DescribeTable.
     let managed = aws.dynamodb_managed_key();
-    let (described, early, managed) = match &hint.arn {
+    let (described, early, managed) = match hint.output("arn") {
         Some(arn) => {
             let tags = aws
                 .dynamodb
@@ -47,7 +46,7 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
                 .resource_arn(arn)
                 .send();
             let (d, b, t, m) = tokio::join!(describe, backups, tags, managed);
-            (d, Some((arn.clone(), b, t)), m)
+            (d, Some((arn, b, t)), m)
         }
         None => {
             let (d, m) = tokio::join!(describe, managed);
@@ -116,6 +115,10 @@ pub async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>
         ("sse_enabled".to_string(), Value::Bool(sse)),
         ("sse_kms_key".to_string(), sse_kms_key),
         ("point_in_time_recovery".to_string(), Value::Bool(pitr)),
+        (
+            "deletion_protection".to_string(),
+            Value::Bool(table.deletion_protection_enabled().unwrap_or(false)),
+        ),
         (
             "tags".to_string(),
             tags_value(tags.tags().iter().map(|t| (t.key(), t.value()))),
@@ -241,6 +244,7 @@ pub async fn create(aws: &Aws, desired: &Props) -> Result<Observed, Failure> {
             str_prop(desired, "billing_mode").unwrap_or("PAY_PER_REQUEST"),
         ))
         .sse_specification(sse_spec(bool_prop(desired, "sse_enabled").unwrap_or(false)))
+        .set_deletion_protection_enabled(bool_prop(desired, "deletion_protection"))
         .set_tags(Some(tags))
         .send()
         .await
@@ -274,8 +278,12 @@ pub async fn update(aws: &Aws, current: &Observed, desired: &Props) -> Result<Ob
     let have = &current.props;
     let billing = changed(desired, have, "billing_mode");
     let sse = changed(desired, have, "sse_enabled") || changed(desired, have, "sse_kms_key");
-    if billing || sse {
+    let protection = changed(desired, have, "deletion_protection");
+    if billing || sse || protection {
         let mut req = aws.dynamodb.update_table().table_name(name);
+        if protection {
+            req = req.set_deletion_protection_enabled(bool_prop(desired, "deletion_protection"));
+        }
         if billing {
             req = req.billing_mode(BillingMode::from(
                 str_prop(desired, "billing_mode").unwrap_or("PAY_PER_REQUEST"),
@@ -379,37 +387,28 @@ impl Provider for Table {
         Some("every item it holds")
     }
 
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        hint: &'a Hint,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(read(aws, id, hint))
+    fn guarded_by(&self, live: &Props) -> Option<&'static str> {
+        (bool_prop(live, "deletion_protection") == Some(true)).then_some("deletion_protection")
     }
 
-    fn create<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(create(cx.aws, desired))
+    async fn read(&self, aws: &Aws, id: &str, hint: &Hint) -> Result<Option<Observed>, AwsError> {
+        read(aws, id, hint).await
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(update(cx.aws, current, desired))
+    async fn create(&self, cx: &Context<'_>, desired: &Props) -> Result<Observed, Failure> {
+        create(cx.aws, desired).await
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(delete(cx.aws, &current.id))
+    async fn update(
+        &self,
+        cx: &Context<'_>,
+        current: &Observed,
+        desired: &Props,
+    ) -> Result<Observed, Failure> {
+        update(cx.aws, current, desired).await
+    }
+
+    async fn delete(&self, cx: &Context<'_>, current: &Observed) -> Result<(), AwsError> {
+        delete(cx.aws, &current.id).await
     }
 }

@@ -2,17 +2,16 @@
 //! Extra inline policies and attached managed policies are part of what is
 //! read, so a plan removes them and drift reports them.
 
-use super::errors::{aws_error, is_not_found, AwsError};
+use super::aws::errors::{aws_error, is_not_found, AwsError};
+use super::aws::retry::{retry_eventual, Eventual};
 use super::policy;
 use super::props::{str_prop, TagChanges};
 use super::provider::{Context, Provider};
-use super::retry::{retry_eventual, Eventual};
 use super::{Aws, Failure, Hint};
 use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
 use aws_sdk_iam::types::Tag;
 use futures_util::future::join_all;
-use futures_util::future::BoxFuture;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -210,8 +209,8 @@ pub async fn delete(aws: &Aws, current: &Observed) -> Result<(), AwsError> {
             return detach_all_and_delete(aws, name, &current.props).await;
         }
         let hint = Hint {
-            arn: None,
-            inline_policy_names: policies(&current.props).keys().cloned().collect(),
+            properties: current.props.clone(),
+            ..Hint::default()
         };
         match read(aws, name, &hint).await? {
             Some(live) => detach_all_and_delete(aws, name, &live.props).await,
@@ -284,37 +283,24 @@ impl Provider for Role {
         }
     }
 
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        hint: &'a Hint,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(read(aws, id, hint))
+    async fn read(&self, aws: &Aws, id: &str, hint: &Hint) -> Result<Option<Observed>, AwsError> {
+        read(aws, id, hint).await
     }
 
-    fn create<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(create(cx.aws, desired))
+    async fn create(&self, cx: &Context<'_>, desired: &Props) -> Result<Observed, Failure> {
+        create(cx.aws, desired).await
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(update(cx.aws, current, desired))
+    async fn update(
+        &self,
+        cx: &Context<'_>,
+        current: &Observed,
+        desired: &Props,
+    ) -> Result<Observed, Failure> {
+        update(cx.aws, current, desired).await
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(delete(cx.aws, current))
+    async fn delete(&self, cx: &Context<'_>, current: &Observed) -> Result<(), AwsError> {
+        delete(cx.aws, current).await
     }
 }

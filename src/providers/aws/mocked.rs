@@ -6,8 +6,9 @@
 //! tests check that the provider reads and sends the right thing; everything
 //! else is tested against moto.
 
-use super::{function, log_group, table, Aws};
+use super::Aws;
 use crate::engine::model::{Observed, Props};
+use crate::providers::{function, log_group, table};
 use aws_config::BehaviorVersion;
 use aws_sdk_cloudwatchlogs::operation::associate_kms_key::AssociateKmsKeyOutput;
 use aws_sdk_lambda::operation::get_function::GetFunctionOutput;

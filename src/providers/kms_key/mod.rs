@@ -1,11 +1,11 @@
 //! KMS key. Identified by its key id; without state it is found
 //! through its alias. Deleting it schedules the deletion.
 
-use super::errors::{aws_error, is_not_found, AwsError};
+use super::aws::errors::{aws_error, is_not_found, AwsError};
+use super::aws::retry::{retry_eventual, Eventual};
 use super::policy;
 use super::props::{bool_prop, changed, str_prop, TagChanges};
 use super::provider::{Context, Provider};
-use super::retry::{retry_eventual, Eventual};
 use super::{Aws, Failure, Hint};
 use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
@@ -15,7 +15,6 @@ use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use futures_util::future::BoxFuture;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -375,50 +374,35 @@ impl Provider for KmsKey {
         }
     }
 
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _hint: &'a Hint,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(read(aws, id))
+    async fn read(&self, aws: &Aws, id: &str, _hint: &Hint) -> Result<Option<Observed>, AwsError> {
+        read(aws, id).await
     }
 
-    fn create<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(create(cx.aws, desired, cx.pending_since))
+    async fn create(&self, cx: &Context<'_>, desired: &Props) -> Result<Observed, Failure> {
+        create(cx.aws, desired, cx.pending_since).await
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(update(cx.aws, current, desired))
+    async fn update(
+        &self,
+        cx: &Context<'_>,
+        current: &Observed,
+        desired: &Props,
+    ) -> Result<Observed, Failure> {
+        update(cx.aws, current, desired).await
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(delete(cx.aws, current, cx.kms_deletion_window_days))
+    async fn delete(&self, cx: &Context<'_>, current: &Observed) -> Result<(), AwsError> {
+        delete(cx.aws, current, cx.kms_deletion_window_days).await
     }
 
-    fn find_unrecorded<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            match find_by_tags(aws, &super::props::map_prop(desired, "tags")).await? {
-                Some(id) => read(aws, &id).await,
-                None => Ok(None),
-            }
-        })
+    async fn find_unrecorded(
+        &self,
+        aws: &Aws,
+        desired: &Props,
+    ) -> Result<Option<Observed>, AwsError> {
+        match find_by_tags(aws, &super::props::map_prop(desired, "tags")).await? {
+            Some(id) => read(aws, &id).await,
+            None => Ok(None),
+        }
     }
 }

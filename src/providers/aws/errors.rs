@@ -112,12 +112,14 @@ fn last_cause(err: &(dyn StdError + 'static)) -> String {
 /// Whether AWS answered "no such resource", whichever service asked: the
 /// one place that knows each service's code for it.
 pub fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    const CODES: [&str; 5] = [
+    const CODES: [&str; 7] = [
         "ResourceNotFoundException", // Lambda, DynamoDB, CloudWatch Logs
         "NotFoundException",         // KMS
         "NoSuchEntity",              // IAM
         "NoSuchKey",                 // S3
         "ResourceNotFound",          // CloudWatch
+        "QueueDoesNotExist",         // SQS (JSON protocol)
+        "AWS.SimpleQueueService.NonExistentQueue", // SQS (query protocol's code)
     ];
     service_error(err).is_some_and(|e| e.code().is_some_and(|c| CODES.contains(&c)))
 }

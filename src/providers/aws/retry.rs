@@ -90,12 +90,17 @@ pub enum Eventual {
     /// IAM DeleteRole while its policies are still seen attached:
     /// `DeleteConflict`. Source: iam/role.go `deleteRole` (2 min).
     IamDeleteConflict,
+    /// SQS CreateQueue within 60 s of deleting a queue of the same name
+    /// (a replacement, or the setting turned off and on):
+    /// `QueueDeletedRecently`. Source: the SQS API reference, CreateQueue
+    /// ("you must wait 60 seconds").
+    SqsQueueDeletedRecently,
 }
 
 impl Eventual {
     /// Every entry, for the tests.
     #[cfg(test)]
-    pub const CATALOGUE: [Eventual; 13] = [
+    pub const CATALOGUE: [Eventual; 14] = [
         Eventual::LambdaRoleNotReady,
         Eventual::LambdaKmsGrantNotReady,
         Eventual::LambdaUpdateInProgress,
@@ -109,6 +114,7 @@ impl Eventual {
         Eventual::IamConcurrentModification,
         Eventual::IamPrincipalNotReady,
         Eventual::IamDeleteConflict,
+        Eventual::SqsQueueDeletedRecently,
     ];
 
     pub fn matches(self, e: &AwsError) -> bool {
@@ -148,6 +154,7 @@ impl Eventual {
                 code == "MalformedPolicyDocument" && says("Invalid principal in policy")
             }
             Eventual::IamDeleteConflict => code == "DeleteConflict",
+            Eventual::SqsQueueDeletedRecently => code.ends_with("QueueDeletedRecently"),
         }
     }
 
@@ -168,6 +175,7 @@ impl Eventual {
             | Eventual::IamConcurrentModification
             | Eventual::IamPrincipalNotReady
             | Eventual::IamDeleteConflict => minutes(2),
+            Eventual::SqsQueueDeletedRecently => minutes(2),
         }
     }
 }
@@ -258,7 +266,7 @@ mod tests {
     /// One real message per entry, and a look-alike that must not match.
     #[test]
     fn each_catalogue_entry_matches_its_error_and_not_a_real_failure() {
-        let cases: [(Eventual, &str, &str, &str); 13] = [
+        let cases: [(Eventual, &str, &str, &str); 14] = [
             (Eventual::LambdaRoleNotReady, "InvalidParameterValueException",
              "The role defined for the function cannot be assumed by Lambda.",
              "Value 99999 at 'memorySize' failed to satisfy constraint"),
@@ -288,6 +296,8 @@ mod tests {
              "Syntax errors in policy."),
             (Eventual::IamDeleteConflict, "DeleteConflict",
              "Cannot delete entity, must delete policies first.", ""),
+            (Eventual::SqsQueueDeletedRecently, "AWS.SimpleQueueService.QueueDeletedRecently",
+             "You must wait 60 seconds after deleting a queue before you can create another with the same name.", ""),
         ];
         for (kind, code, message, look_alike) in cases {
             assert!(kind.matches(&err(code, message)), "{kind:?}");

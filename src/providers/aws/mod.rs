@@ -1,7 +1,14 @@
 //! AWS clients, built once per run from one SDK configuration, and the count
 //! of the calls they make (reported by `--json` and `-v`).
 
-use super::errors::{aws_error, is_not_found, AwsError};
+pub mod account;
+pub mod errors;
+mod limits;
+#[cfg(test)]
+mod mocked;
+pub mod retry;
+pub mod survey;
+
 use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -15,6 +22,8 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+pub use errors::AwsError;
+use errors::{aws_error, is_not_found};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -86,7 +95,7 @@ impl CallLog {
 #[derive(Debug, Clone)]
 struct CountCalls {
     log: Arc<CallLog>,
-    pacer: Arc<super::limits::Pacer>,
+    pacer: Arc<limits::Pacer>,
 }
 
 impl Intercept for CountCalls {
@@ -134,7 +143,7 @@ impl Intercept for CountCalls {
         let Some(response) = context.response() else {
             return Ok(());
         };
-        let throttled = super::limits::is_throttling(
+        let throttled = limits::is_throttling(
             response.status().as_u16(),
             response.body().bytes().unwrap_or_default(),
             response.headers().get("x-amzn-errortype"),
@@ -168,6 +177,7 @@ pub struct Aws {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sqs: aws_sdk_sqs::Client,
     pub sts: aws_sdk_sts::Client,
     /// For the S3 state backend.
     pub s3: aws_sdk_s3::Client,
@@ -175,7 +185,7 @@ pub struct Aws {
     /// Answers that are the same for every stack of a run.
     once: Arc<PerRun>,
     /// Listings shared by the stacks of an `--all` run.
-    survey: Option<Arc<super::survey::Survey>>,
+    survey: Option<Arc<survey::Survey>>,
     /// This run checks account limits before it creates (apply, plan).
     checks_limits: bool,
 }
@@ -184,8 +194,7 @@ pub struct Aws {
 struct PerRun {
     account: tokio::sync::OnceCell<String>,
     dynamodb_key: tokio::sync::OnceCell<Option<String>>,
-    lambda_concurrency:
-        tokio::sync::OnceCell<Result<Option<super::account::Concurrency>, AwsError>>,
+    lambda_concurrency: tokio::sync::OnceCell<Result<Option<account::Concurrency>, AwsError>>,
 }
 
 /// Retries: the SDK's standard mode (exponential backoff with full jitter,
@@ -257,17 +266,13 @@ impl Aws {
 
     pub fn from_sdk_config(sdk: &SdkConfig) -> Aws {
         let calls = Arc::new(CallLog::default());
-        let http = super::limits::base_client();
+        let http = limits::base_client();
         // Each service's client: its own pace and calls-in-flight limit,
         // and the run's call log.
         let paced = |service: &str| {
-            let pacer = super::limits::Pacer::new();
+            let pacer = limits::Pacer::new();
             (
-                super::limits::Limited::new(
-                    http.clone(),
-                    super::limits::in_flight(service),
-                    pacer.clone(),
-                ),
+                limits::Limited::new(http.clone(), limits::in_flight(service), pacer.clone()),
                 CountCalls {
                     log: calls.clone(),
                     pacer,
@@ -296,6 +301,7 @@ impl Aws {
             dynamodb: client!(aws_sdk_dynamodb, "dynamodb"),
             logs: client!(aws_sdk_cloudwatchlogs, "logs"),
             cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
+            sqs: client!(aws_sdk_sqs, "sqs"),
             sts: client!(aws_sdk_sts, "sts"),
             // Path-style against an emulator's endpoint (`http://host:port/bucket/key`):
             // a virtual-hosted `bucket.localhost` would not resolve.
@@ -325,12 +331,12 @@ impl Aws {
         roles: impl IntoIterator<Item = &'a str>,
     ) -> Aws {
         Aws {
-            survey: Some(Arc::new(super::survey::Survey::new(log_groups, roles))),
+            survey: Some(Arc::new(survey::Survey::new(log_groups, roles))),
             ..self
         }
     }
 
-    pub fn survey(&self) -> Option<&super::survey::Survey> {
+    pub fn survey(&self) -> Option<&survey::Survey> {
         self.survey.as_deref()
     }
 
@@ -349,12 +355,10 @@ impl Aws {
     }
 
     /// The account's Lambda concurrency (`account.rs`), asked once per run.
-    pub async fn lambda_concurrency(
-        &self,
-    ) -> Result<Option<super::account::Concurrency>, AwsError> {
+    pub async fn lambda_concurrency(&self) -> Result<Option<account::Concurrency>, AwsError> {
         self.once
             .lambda_concurrency
-            .get_or_init(|| super::account::ask_lambda_concurrency(self))
+            .get_or_init(|| account::ask_lambda_concurrency(self))
             .await
             .clone()
     }

@@ -1,14 +1,13 @@
 //! KMS alias, identified by its name.
 
-use super::errors::{aws_error, is_not_found, AwsError};
+use super::aws::errors::{aws_error, is_not_found, AwsError};
+use super::aws::retry::{retry_eventual, Eventual};
+use super::aws::survey::Listed;
 use super::props::str_prop;
 use super::provider::{Context, Provider};
-use super::retry::{retry_eventual, Eventual};
-use super::survey::Listed;
 use super::{Aws, Failure, Hint};
 use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
-use futures_util::future::BoxFuture;
 use std::collections::BTreeMap;
 
 /// An alias ARN is its key's ARN with `key/<id>` replaced by the alias name.
@@ -114,41 +113,26 @@ impl Provider for KmsAlias {
         &["name"]
     }
 
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _hint: &'a Hint,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(read(aws, id))
+    async fn read(&self, aws: &Aws, id: &str, _hint: &Hint) -> Result<Option<Observed>, AwsError> {
+        read(aws, id).await
     }
 
-    fn create<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(async move {
-            let name = str_prop(desired, "name").unwrap_or_default();
-            let arn = format!("arn:aws:kms:{}:{}:{}", cx.aws.region, cx.account, name);
-            Ok(create(cx.aws, desired, arn).await?)
-        })
+    async fn create(&self, cx: &Context<'_>, desired: &Props) -> Result<Observed, Failure> {
+        let name = str_prop(desired, "name").unwrap_or_default();
+        let arn = format!("arn:aws:kms:{}:{}:{}", cx.aws.region, cx.account, name);
+        Ok(create(cx.aws, desired, arn).await?)
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(async move { Ok(update(cx.aws, current, desired).await?) })
+    async fn update(
+        &self,
+        cx: &Context<'_>,
+        current: &Observed,
+        desired: &Props,
+    ) -> Result<Observed, Failure> {
+        Ok(update(cx.aws, current, desired).await?)
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(delete(cx.aws, &current.id))
+    async fn delete(&self, cx: &Context<'_>, current: &Observed) -> Result<(), AwsError> {
+        delete(cx.aws, &current.id).await
     }
 }

@@ -245,7 +245,7 @@ mod tests {
             });
         // Any other IAM call (a GetRole, say) finds no rule and fails.
         let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&first, &second]);
-        let mut aws = crate::providers::mocked::offline();
+        let mut aws = crate::providers::aws::mocked::offline();
         aws.iam = iam;
         let gone = "webhook-processor-role-gone";
         let aws = aws.surveying([], [ours, gone]);

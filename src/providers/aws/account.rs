@@ -49,7 +49,7 @@ pub fn reservation_problem(c: Concurrency, current: Option<i32>, wanted: i32) ->
     Some(format!(
         "reserving {wanted} concurrent executions for the function would leave {left} unreserved in this account \
          (its Lambda concurrency limit is {limit}, and AWS keeps at least {MIN_UNRESERVED} unreserved), so apply \
-         would fail at PutFunctionConcurrency. Give --reserved-concurrency {most} or less (0 reserves none), \
+         would fail at PutFunctionConcurrency. Give --reserved-concurrency {most} or less (none reserves nothing), \
          or ask AWS for a higher Lambda concurrent-executions quota",
         limit = c.limit
     ))
@@ -64,7 +64,7 @@ pub fn explain_reservation_error(e: AwsError, wanted: i32) -> AwsError {
         AwsError {
             message: format!(
                 "{} This account's Lambda concurrency cannot spare {wanted} reserved executions: AWS keeps at least \
-                 {MIN_UNRESERVED} of its limit unreserved. Lower --reserved-concurrency (0 reserves none), or ask AWS \
+                 {MIN_UNRESERVED} of its limit unreserved. Lower --reserved-concurrency (none reserves nothing), or ask AWS \
                  for a higher Lambda concurrent-executions quota (Service Quotas, \"Concurrent executions\").",
                 e.message
             ),

@@ -2,7 +2,7 @@
 //! kept as AWS keeps them: one metric (`metric`) or a metric-math query list
 //! (`metrics`); the other is null.
 
-use super::errors::{aws_error, AwsError};
+use super::aws::errors::{aws_error, AwsError};
 use super::props::{map_prop, str_prop, tags_value, TagChanges};
 use super::provider::{Context, Provider};
 use super::{Aws, Failure, Hint};
@@ -10,7 +10,6 @@ use crate::engine::model::{Kind, Observed, Props};
 use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat, Statistic, Tag,
 };
-use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -145,7 +144,7 @@ fn outputs(name: &str, arn: &str) -> BTreeMap<String, String> {
 async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>, AwsError> {
     let describe = aws.cloudwatch.describe_alarms().alarm_names(name).send();
     // With the ARN known from state, both reads go out at once.
-    let (out, early_tags) = match &hint.arn {
+    let (out, early_tags) = match hint.output("arn") {
         Some(arn) => {
             let tags = aws
                 .cloudwatch
@@ -153,7 +152,7 @@ async fn read(aws: &Aws, name: &str, hint: &Hint) -> Result<Option<Observed>, Aw
                 .resource_arn(arn)
                 .send();
             let (out, tags) = tokio::join!(describe, tags);
-            (out, Some((arn.clone(), tags)))
+            (out, Some((arn, tags)))
         }
         None => (describe.await, None),
     };
@@ -366,37 +365,24 @@ impl Provider for Alarm {
         }
     }
 
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        hint: &'a Hint,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(read(aws, id, hint))
+    async fn read(&self, aws: &Aws, id: &str, hint: &Hint) -> Result<Option<Observed>, AwsError> {
+        read(aws, id, hint).await
     }
 
-    fn create<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(create(cx.aws, desired))
+    async fn create(&self, cx: &Context<'_>, desired: &Props) -> Result<Observed, Failure> {
+        create(cx.aws, desired).await
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-        desired: &'a Props,
-    ) -> BoxFuture<'a, Result<Observed, Failure>> {
-        Box::pin(update(cx.aws, current, desired))
+    async fn update(
+        &self,
+        cx: &Context<'_>,
+        current: &Observed,
+        desired: &Props,
+    ) -> Result<Observed, Failure> {
+        update(cx.aws, current, desired).await
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        current: &'a Observed,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(delete(cx.aws, &current.id))
+    async fn delete(&self, cx: &Context<'_>, current: &Observed) -> Result<(), AwsError> {
+        delete(cx.aws, &current.id).await
     }
 }
