@@ -172,6 +172,22 @@ impl Stack {
                     (k.as_str(), providers::read(aws, r.kind, &r.id, &hint).await)
                 })
         });
+        // A creation that a killed run left pending, of a resource the
+        // settings no longer declare: read by its name, so that apply and
+        // destroy delete it.
+        let pending_reads = state.iter().flat_map(|s| {
+            s.pending
+                .iter()
+                .filter(|(k, _)| !s.resources.contains_key(*k))
+                .filter(|(k, _)| !rows.iter().any(|r| r.key == k.as_str()))
+                .filter_map(|(k, p)| {
+                    let name = (program::resource(k)?.name)(suffix);
+                    Some(async move {
+                        let read = providers::read(aws, p.kind, &name, &Hint::default()).await;
+                        (k.as_str(), read)
+                    })
+                })
+        });
         let account = aws.account();
         // The account's Lambda concurrency (`limit_warnings`), asked with
         // the reads when the plan will likely reserve executions, not in a
@@ -181,10 +197,11 @@ impl Stack {
                 let _ = aws.lambda_concurrency().await;
             }
         };
-        let (account, found, orphans, ()) = tokio::join!(
+        let (account, found, orphans, pending, ()) = tokio::join!(
             account,
             futures_util::future::join_all(reads),
             futures_util::future::join_all(orphan_reads),
+            futures_util::future::join_all(pending_reads),
             limits
         );
         let account = account.map_err(StackError::Account)?;
@@ -199,7 +216,7 @@ impl Stack {
         }
 
         let mut observed = BTreeMap::new();
-        for (key, result) in found.into_iter().chain(orphans) {
+        for (key, result) in found.into_iter().chain(orphans).chain(pending) {
             match result {
                 Ok(Some(o)) => {
                     observed.insert(key.to_string(), o);
@@ -378,9 +395,17 @@ impl Stack {
     /// when it started (an unreadable time counts as now, so that no older
     /// key is ever taken for an orphan of it).
     pub fn pending_before(&self) -> BTreeMap<String, chrono::DateTime<chrono::Utc>> {
+        let settled = |k: &String| {
+            self.observed.contains_key(k)
+                && self
+                    .state
+                    .as_ref()
+                    .is_some_and(|s| s.resources.contains_key(k))
+        };
         self.state
             .iter()
             .flat_map(|s| s.pending.iter())
+            .filter(|(k, _)| !settled(k))
             .map(|(k, p)| {
                 let since = chrono::DateTime::parse_from_rfc3339(&p.started)
                     .map(|t| t.with_timezone(&chrono::Utc))
@@ -388,6 +413,14 @@ impl Stack {
                 (k.clone(), since)
             })
             .collect()
+    }
+
+    /// Forgets in `state` what this load found settled: recorded resources
+    /// the program no longer declares that are gone, and pending creations
+    /// of resources that are recorded and live.
+    pub fn forget_settled(&self, state: &mut State) -> bool {
+        let declared: Vec<&str> = self.declared.iter().map(|d| d.key).collect();
+        state.forget_settled(&declared, |k| self.observed.contains_key(k))
     }
 
     /// The state to write into: the loaded one, or a fresh one.

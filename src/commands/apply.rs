@@ -56,11 +56,13 @@ pub async fn run(
         bail!("settings cannot change a saved plan, which is applied as reviewed with the settings it shows: make a new one with `plan --out FILE` and the flags");
     }
     let saved = plan_file.map(load_saved).transpose()?;
+    // Built before the lock is taken: a cold cross build takes minutes, and
+    // a team's lock must not wait on it.
+    let package = code_package(code)?;
     let (Session { aws, store }, lease) = Session::checking_limits(config)
         .await
         .lock(config, "apply")
         .await?;
-    let package = code_package(code)?;
     // A saved plan carries the settings it was made with.
     let settings = match &saved {
         Some(s) => SettingsFrom::Plan(s.plan.settings.clone()),
@@ -163,6 +165,9 @@ pub async fn run(
         // agrees with the "No changes" just printed. No AWS call is made.
         if let Some(before) = &stack.state {
             let mut state = before.clone();
+            if stack.forget_settled(&mut state) {
+                stack.store.save(&mut state, &lease).await?;
+            }
             let report = execute(
                 &stack,
                 &plan,
@@ -198,6 +203,8 @@ pub async fn run(
         return Ok(ExitStatus::Failure);
     }
     let mut state = stack.state_or_new();
+    // Saved with the walk's first step.
+    stack.forget_settled(&mut state);
     let report = execute(
         &stack,
         &plan,

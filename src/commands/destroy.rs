@@ -26,13 +26,21 @@ pub async fn run(config: &Config, opts: Confirmation, window_days: i32) -> Resul
     let plan = stack.plan_destroy();
     stack.check_guards("destroy", &plan)?;
     let mut state = stack.state_or_new();
-    // Resources recorded in state that no longer exist need no call: forget them.
+    // Resources recorded in state, or whose creation was pending, that do
+    // not exist need no call: forget them.
     let gone: Vec<String> = state
         .resources
         .keys()
+        .chain(state.pending.keys())
         .filter(|k| !stack.observed.contains_key(*k))
         .cloned()
         .collect();
+    let forget = |state: &mut crate::state::State| {
+        for k in &gone {
+            state.resources.remove(k);
+            state.pending.remove(k);
+        }
+    };
     if !config.json {
         if plan.has_changes() {
             print_plan(config, &plan);
@@ -46,9 +54,7 @@ pub async fn run(config: &Config, opts: Confirmation, window_days: i32) -> Resul
     }
     if !plan.has_changes() {
         if !gone.is_empty() {
-            gone.iter().for_each(|k| {
-                state.resources.remove(k);
-            });
+            forget(&mut state);
             stack.store.save(&mut state, &lease).await?;
         }
         if config.json {
@@ -66,9 +72,7 @@ pub async fn run(config: &Config, opts: Confirmation, window_days: i32) -> Resul
         eprintln!("Destroy cancelled.");
         return Ok(ExitStatus::Failure);
     }
-    gone.iter().for_each(|k| {
-        state.resources.remove(k);
-    });
+    forget(&mut state);
     let providers = Providers {
         aws: aws.clone(),
         account: stack.ctx.account.clone(),

@@ -32,7 +32,9 @@ pub async fn run(config: &Config) -> Result<ExitStatus> {
         match stack.observed.get(d.key) {
             Some(live) => {
                 // Recorded as found: the next plan shows how it differs from
-                // the program, and apply reconciles it.
+                // the program, and apply reconciles it. A creation of it that
+                // was pending is settled.
+                state.pending.remove(d.key);
                 state.resources.insert(
                     d.key.to_string(),
                     ResourceState {

@@ -294,9 +294,12 @@ pub async fn walk<E: Executor>(
                 // Nothing to call; only record an adopted resource, or a
                 // state entry that differs from what is live and wanted.
                 let live = w.observed[&step.resource].clone();
-                let entry_matches = state.resources.get(&step.resource).is_some_and(|r| {
-                    r.properties == desired && r.outputs == live.outputs && r.id == live.id
-                });
+                // A pending creation of a resource that exists and is
+                // recorded is settled: the entry goes too.
+                let entry_matches = !state.pending.contains_key(&step.resource)
+                    && state.resources.get(&step.resource).is_some_and(|r| {
+                        r.properties == desired && r.outputs == live.outputs && r.id == live.id
+                    });
                 report.outcomes.insert(step.resource.clone(), Outcome::Done);
                 if !entry_matches {
                     record(state, w, step, live, desired);
@@ -397,6 +400,8 @@ pub async fn walk<E: Executor>(
             Ok(None) => {
                 outputs.remove(&resource);
                 state.resources.remove(&resource);
+                // Deleted: no creation of it is pending any more.
+                state.pending.remove(&resource);
                 on_event(Event::Finished {
                     resource: &resource,
                     action: step.action,

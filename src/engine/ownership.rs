@@ -37,7 +37,7 @@ fn tag<'a>(live: &'a Observed, key: &str) -> Option<&'a str> {
 }
 
 /// Why `live` is not this stack's, or `None` if it carries its tags.
-fn untagged_reason(live: &Observed, suffix: &str) -> Option<String> {
+pub(crate) fn untagged_reason(live: &Observed, suffix: &str) -> Option<String> {
     let managed = tag(live, OWNER_TAG.0) == Some(OWNER_TAG.1);
     let environment = tag(live, ENVIRONMENT_TAG) == Some(suffix);
     if managed && environment {

@@ -180,11 +180,26 @@ impl Inputs<'_> {
         let Some(state) = self.state else {
             return vec![];
         };
-        let mut v: Vec<(String, Kind)> = state
-            .resources
+        let undeclared = |k: &&String| !self.declared.iter().any(|d| d.key == k.as_str());
+        // Recorded, or a creation of it was pending (a run died after asking
+        // AWS to create it): either way the stack's own.
+        let recorded = state.resources.iter().map(|(k, r)| (k, r.kind));
+        // Only when what is found carries the stack's tags: the creation
+        // may have failed, and the name be someone else's since.
+        let ours = |k: &String| {
+            self.observed
+                .get(k)
+                .is_some_and(|o| super::ownership::untagged_reason(o, self.suffix).is_none())
+        };
+        let pending = state
+            .pending
             .iter()
-            .filter(|(k, _)| !self.declared.iter().any(|d| d.key == k.as_str()))
-            .map(|(k, r)| (k.clone(), r.kind))
+            .filter(|(k, _)| !state.resources.contains_key(*k) && ours(k))
+            .map(|(k, p)| (k, p.kind));
+        let mut v: Vec<(String, Kind)> = recorded
+            .chain(pending)
+            .filter(|(k, _)| undeclared(k))
+            .map(|(k, kind)| (k.clone(), kind))
             .collect();
         // Dependents before their dependencies.
         v.sort_by_key(|(k, _)| std::cmp::Reverse(self.dependency_depth(k)));

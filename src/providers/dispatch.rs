@@ -124,7 +124,12 @@ impl Providers {
                 .await
                 .map(Some),
             Action::Replace => {
-                provider.delete(&cx, &current()?).await?;
+                let old = current()?;
+                // Refused (deletion protection, a missing permission, in
+                // use): the old resource still exists, as it is.
+                if let Err(error) = provider.delete(&cx, &old).await {
+                    return Err(Failure::partial(error, old));
+                }
                 provider.create(&cx, &op.desired).await.map(Some)
             }
             Action::Delete => {

@@ -93,3 +93,51 @@ fn the_zip_is_reused_until_a_handler_source_changes() {
     run(&["plan", "--json"]).ok();
     assert_eq!(builds(&root), 2, "the new zip is cached too");
 }
+
+/// Regression: apply took the stack's lock before building the handler, so
+/// a cold cross build (minutes) held a team's lock all along. The build
+/// here waits for the test's go-ahead; meanwhile the lock must be free.
+#[test]
+fn regression_apply_builds_the_handler_before_taking_the_lock() {
+    let st = TestStack::new("buildlock");
+    let root = checkout(&st.dir);
+    std::fs::write(
+        root.join("scripts/build-handler.sh"),
+        "set -e\ncd \"$(dirname \"$0\")/..\"\ntouch building\n\
+         while [ ! -f go ]; do sleep 0.05; done\nmkdir -p out\n\
+         cp handler/src/main.rs out/bootstrap\nchmod 755 out/bootstrap\necho \"$PWD/out/bootstrap\"\n",
+    )
+    .unwrap();
+    let command = |args: &[&str]| {
+        let mut c = st.command(args);
+        c.env_remove("WEBHOOK_STACK_HANDLER_ZIP")
+            .env("WEBHOOK_STACK_HANDLER_DIR", root.join("handler"))
+            .env_remove("CARGO_TARGET_DIR");
+        c
+    };
+    let apply = command(&["apply", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !root.join("building").exists() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The build is running: another run takes the lock at once.
+    let set: crate::common::Output = command(&["config", "set", "timeout", "60"])
+        .output()
+        .unwrap()
+        .into();
+    let set = set.ok();
+    assert!(set.stdout.contains("timeout = 60"), "{}", set.stdout);
+    std::fs::write(root.join("go"), "").unwrap();
+    let applied: crate::common::Output = apply.wait_with_output().unwrap().into();
+    applied.ok();
+    assert_eq!(
+        st.state()["resources"]["function"]["properties"]["timeout"],
+        60
+    );
+    st.run(&["destroy", "--yes"]).ok();
+}

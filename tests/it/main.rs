@@ -19,6 +19,7 @@ mod kill;
 mod lifecycle;
 mod ownership;
 mod quota;
+mod regressions;
 mod s3_backend;
 mod security_drift;
 mod settings_edge;

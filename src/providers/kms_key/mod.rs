@@ -133,6 +133,19 @@ fn is_transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool 
     }
 }
 
+/// Whether any alias targets key `id`.
+async fn targeted_by_alias(aws: &Aws, id: &str) -> Result<bool, AwsError> {
+    let out = aws
+        .kms
+        .list_aliases()
+        .key_id(id)
+        .send()
+        .await
+        .map_err(aws_error("ListAliases"))?;
+    // Checked here too: an endpoint that ignores the filter lists them all.
+    Ok(out.aliases().iter().any(|a| a.target_key_id() == Some(id)))
+}
+
 /// How far AWS's clock may be from ours when telling a lost creation's key
 /// from an older one.
 const CLOCK_SKEW_SECS: i64 = 300;
@@ -178,6 +191,15 @@ pub async fn create(
             .into_iter()
             .filter(|(created, id)| *id != meta.key_id && created.secs() >= since);
         for (_, id) in orphans {
+            // An alias that targets it makes it someone's key (a state of
+            // the same suffix elsewhere: another backend, another checkout),
+            // never an orphan of this run.
+            if targeted_by_alias(aws, &id)
+                .await
+                .map_err(|e| Failure::partial(e, created.clone()))?
+            {
+                continue;
+            }
             schedule_deletion(aws, &id, ORPHAN_WINDOW_DAYS)
                 .await
                 .map_err(|e| Failure::partial(e, created.clone()))?;
