@@ -36,12 +36,22 @@ fn main() -> ExitCode {
     // driver and hyper's connection tasks run too. Polled from the main
     // thread instead, every response crossed threads: a futex wake and two
     // context switches per call, a fifth of the CPU time of `drift --all`.
-    let result = runtime.block_on(async {
-        match tokio::spawn(commands::run(cli)).await {
-            Ok(result) => result,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+    quiet_panics();
+    let result = runtime.block_on(async { tokio::spawn(commands::run(cli)).await });
+    let result = match result {
+        Ok(result) => result,
+        // A panic unwound the command (its locks were released on the
+        // way): one line, never a backtrace or exit 101.
+        Err(_) => {
+            let message = PANIC.lock().map(|m| m.clone()).unwrap_or_default();
+            // A reader that closed the pipe (`| head`): end quietly, as
+            // Unix tools do.
+            if !message.contains("Broken pipe") {
+                eprintln!("Error: internal error, please report it: {message}");
+            }
+            return ExitCode::from(1);
         }
-    });
+    };
     match result {
         Ok(status) => status.into(),
         Err(e) => {
@@ -59,6 +69,28 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The last panic's message and place, kept for `main` to report in one line.
+static PANIC: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// Panics print nothing where they happen: `main` reports them.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        let place = info
+            .location()
+            .map(|l| format!(" (at {}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        if let Ok(mut m) = PANIC.lock() {
+            *m = format!("{what}{place}");
+        }
+    }));
 }
 
 /// See Cargo.toml: most of a run's allocations are the AWS SDK's, per call.

@@ -57,11 +57,12 @@ pub async fn run(config: &Config, action: StateAction) -> Result<ExitStatus> {
                     );
                 }
             }
-            // A save bumps the serial: start one below to keep it.
+            // A save bumps the serial: start one below to keep it (a
+            // hand-made state at serial 0 arrives at 1: serials only rise).
             let mut copy = state.clone();
-            copy.serial -= 1;
+            copy.serial = state.serial.saturating_sub(1);
             dest.save(&mut copy, &dest_lease).await?;
-            debug_assert_eq!(copy.serial, state.serial);
+            debug_assert_eq!(copy.serial, state.serial.max(1));
             drop((dest_lease, source_lease));
             emit(
                 config,

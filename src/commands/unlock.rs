@@ -14,6 +14,11 @@ pub async fn run(config: &Config, lock_id: Option<&str>) -> Result<ExitStatus> {
             eprintln!("Removed the lock of {location} left by {h}, which is no longer running.")
         }
         Unlocked::NotLocked => eprintln!("{location} is not locked."),
+        Unlocked::Changed(h) => anyhow::bail!(
+            "the lock of {location} (held by {h}) changed while it was being removed: its holder \
+             released it or another run took it. Nothing was removed; run `force-unlock` again if a \
+             dead run still holds it"
+        ),
     }
     Ok(ExitStatus::Success)
 }

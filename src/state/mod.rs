@@ -78,6 +78,9 @@ pub struct Lease {
 pub enum Unlocked {
     NotLocked,
     Cleared(LockHolder),
+    /// The lock changed between reading and removing it (its holder
+    /// released it, or another run took it): nothing was removed.
+    Changed(LockHolder),
 }
 
 /// One stack's state, wherever it is kept.
@@ -223,9 +226,14 @@ impl Patience {
                 self.timeout.as_secs()
             );
         }
-        tokio::time::sleep(self.backoff.min(self.timeout - waited)).await;
-        self.backoff = (self.backoff * 2).min(self.max);
+        self.pause(self.timeout - waited).await;
         Ok(())
+    }
+
+    /// Waits the current backoff (at most `left`), then doubles it.
+    async fn pause(&mut self, left: Duration) {
+        tokio::time::sleep(self.backoff.min(left)).await;
+        self.backoff = (self.backoff * 2).min(self.max);
     }
 }
 

@@ -259,10 +259,15 @@ impl S3Store {
     }
 
     async fn lock_now(&self, command: &str, timeout: Duration) -> Result<Lease, StateError> {
+        const VANISHED_ATTEMPTS: u32 = 5;
         let mut me = LockHolder::me(command);
         me.id = uuid::Uuid::new_v4().to_string();
         let mut patience =
             Patience::new(timeout, Duration::from_millis(100), Duration::from_secs(2));
+        // Refused, yet no lock object to be found: a holder that released
+        // it between our two requests, once or twice; every time means the
+        // bucket answers something else (a policy, a proxy).
+        let mut vanished = 0;
         loop {
             match self.try_lock(&me).await? {
                 Ok(()) => {
@@ -276,7 +281,20 @@ impl S3Store {
                         _held: Box::new(release),
                     });
                 }
-                Err(None) => continue,
+                Err(None) if vanished < VANISHED_ATTEMPTS => {
+                    vanished += 1;
+                    patience.pause(Duration::from_secs(2)).await;
+                }
+                Err(None) => {
+                    return Err(StateError::LockIo {
+                        location: self.url(&self.lock_key),
+                        detail: format!(
+                            "PutObject with If-None-Match refused the lock {} times in a row, yet no lock \
+                             object exists; check the bucket's policy and what answers for it",
+                            vanished + 1
+                        ),
+                    })
+                }
                 Err(Some(holder)) => patience.refused(holder).await?,
             }
         }
@@ -300,10 +318,14 @@ impl S3Store {
                 holder: Box::new(holder),
             });
         }
-        delete_if(&self.client, &self.bucket, &self.lock_key, &etag)
+        let removed = delete_if(&self.client, &self.bucket, &self.lock_key, &etag)
             .await
             .map_err(|detail| StateError::LockIo { location, detail })?;
-        Ok(Unlocked::Cleared(holder))
+        Ok(if removed {
+            Unlocked::Cleared(holder)
+        } else {
+            Unlocked::Changed(holder)
+        })
     }
 }
 

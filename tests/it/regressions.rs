@@ -5,6 +5,7 @@
 use crate::common::proxy::Proxy;
 use crate::common::spec::live_keys;
 use crate::common::{drifted, sdk, TestStack};
+use std::process::Stdio;
 
 fn resource_id(st: &TestStack, key: &str) -> Option<String> {
     st.state()["resources"][key]["id"]
@@ -125,6 +126,57 @@ async fn regression_pending_creations_are_settled_and_destroy_leaves_an_empty_st
     let state = st.state();
     assert!(state.get("pending").is_none(), "{state}");
     assert_eq!(state["resources"], serde_json::json!({}));
+}
+
+/// `drift | head -1` and `plan --json | head -c 10` panicked ("failed
+/// printing to stdout: Broken pipe") with a backtrace and exit 101. The
+/// reader here closes its end before the tool writes anything.
+#[test]
+fn regression_a_closed_pipe_ends_quietly_without_a_panic() {
+    let st = TestStack::new("regpipe");
+    st.run(&["apply", "--yes"]).ok();
+    for args in [&["drift"][..], &["plan", "--json"][..]] {
+        let mut child = st
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.trim().is_empty(), "{args:?}: {stderr}");
+    }
+    st.run(&["destroy", "--yes"]).ok();
+}
+
+/// `state migrate` of a hand-edited state at serial 0 underflowed its serial.
+#[test]
+fn regression_migrating_a_serial_zero_state_keeps_serials_rising() {
+    let st = TestStack::new("regmig");
+    st.run(&["config", "set", "memory_size", "2048"]).ok();
+    let mut state = st.state();
+    state["serial"] = serde_json::json!(0);
+    std::fs::write(st.state_path(), serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+    let to = st.dir.join("elsewhere");
+    let out = st
+        .run(&[
+            "state",
+            "migrate",
+            "--to",
+            &format!("file://{}", to.display()),
+        ])
+        .ok();
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    let copied: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(to.join("regmig.json")).unwrap()).unwrap();
+    assert_eq!(copied["serial"], 1);
+    assert_eq!(copied["lineage"], state["lineage"]);
 }
 
 /// The KMS orphan sweep (after a CreateKey whose answer was lost) could

@@ -527,3 +527,58 @@ async fn with_a_fifth_of_requests_faulted_an_s3_stack_still_converges() {
     );
     assert!(s3_faults >= 3, "{stats}");
 }
+
+/// Regression: a bucket that keeps refusing the lock's conditional
+/// PutObject while no lock object exists made the lock loop spin without
+/// pause or end. Now it backs off and gives up with what it saw.
+#[tokio::test(flavor = "multi_thread")]
+async fn regression_a_lock_refused_with_no_lock_object_gives_up_instead_of_spinning() {
+    let bucket_name = "state-lock-spin";
+    bucket(bucket_name, true).await;
+    let st = TestStack::with_backend("s3spin", &format!("s3://{bucket_name}/team"));
+    let proxy = Proxy::start(&[
+        "--rule",
+        "S3.PutObject:100:412/PreconditionFailed:At least one of the pre-conditions you specified did not hold",
+    ]);
+    let out = st.run_via(&proxy, &["config", "set", "memory_size", "2048"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("refused the lock 6 times in a row, yet no lock object exists"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(proxy.stats()["per_operation"]["S3.PutObject"], 6);
+}
+
+/// Regression: `force-unlock ID` said it removed the lock when its
+/// conditional delete removed nothing (the lock changed in between).
+#[tokio::test(flavor = "multi_thread")]
+async fn regression_force_unlock_says_so_when_its_conditional_delete_removed_nothing() {
+    let bucket_name = "state-unlock-changed";
+    let s3 = bucket(bucket_name, true).await;
+    let st = TestStack::with_backend("s3unl", &format!("s3://{bucket_name}/team"));
+    let key = "team/s3unl.json.lock";
+    let holder = serde_json::json!({
+        "id": "dead-run", "pid": 1, "host": "ci", "user": "ci",
+        "started": "2026-01-01T00:00:00Z", "command": "apply"
+    });
+    put(&s3, bucket_name, key, serde_json::to_vec(&holder).unwrap()).await;
+    let proxy = Proxy::start(&[
+        "--rule",
+        "S3.DeleteObject:1:412/PreconditionFailed:At least one of the pre-conditions you specified did not hold",
+    ]);
+    let out = st.run_via(&proxy, &["force-unlock", "dead-run"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("changed while it was being removed")
+            && out.stderr.contains("Nothing was removed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Removed the lock"), "{}", out.stderr);
+    assert!(object(&s3, bucket_name, key).await.is_some());
+    // Without the interference it goes.
+    st.run(&["force-unlock", "dead-run"]).ok();
+    assert!(object(&s3, bucket_name, key).await.is_none());
+}
