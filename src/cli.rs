@@ -251,6 +251,46 @@ pub enum Command {
         /// A plan saved by `plan --out`: each node shows its planned action.
         plan_file: Option<PathBuf>,
     },
+    /// Invoke the stack's function (RequestResponse) and print its response,
+    /// status, log tail and billed duration; exit 1 on a function error.
+    Invoke {
+        /// The event: JSON, @FILE, or - for stdin.
+        #[arg(
+            long,
+            value_name = "JSON|@FILE|-",
+            required_unless_present = "seed_event",
+            conflicts_with = "seed_event"
+        )]
+        payload: Option<String>,
+        /// The seed README's test event (transaction txn_test_001).
+        #[arg(long)]
+        seed_event: bool,
+        #[command(flatten)]
+        runner: Runner,
+    },
+    /// The post-deploy check: invoke the seed's test event under a unique
+    /// transaction id (smoke-...), read the item back with a consistent
+    /// read and check amount, currency, status and provider; exit 0 or 1.
+    Smoke {
+        /// Use this transaction id instead of a new smoke-... one.
+        #[arg(long, value_name = "ID")]
+        transaction_id: Option<String>,
+        #[command(flatten)]
+        runner: Runner,
+    },
+    /// The function's logs, its JSON lines shown readably (time, level,
+    /// transaction, message); --json prints the raw events.
+    Logs {
+        /// How far back to start (e.g. 30s, 10m, 2h, 1d).
+        #[arg(long, default_value = "10m", value_name = "DURATION")]
+        since: String,
+        /// Keep printing new events until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// A CloudWatch Logs filter pattern (e.g. ERROR, or a transaction id).
+        #[arg(long, value_name = "PATTERN")]
+        filter: Option<String>,
+    },
     /// Build handler/ for arm64 and write its reproducible code zip; prints
     /// the CodeSha256 that Lambda will report for it.
     Package {
@@ -262,6 +302,34 @@ pub enum Command {
         #[arg(long, env = "WEBHOOK_STACK_HANDLER_DIR", value_name = "DIR")]
         handler_dir: Option<PathBuf>,
     },
+}
+
+/// Where `invoke` and `smoke` run the handler.
+#[derive(Debug, Args)]
+pub struct Runner {
+    /// Run the handler built from handler/ on this machine, behind a Lambda
+    /// Runtime API that the CLI serves, with the function's environment,
+    /// against the real table (no Docker).
+    #[arg(long)]
+    pub local: bool,
+    /// With --local: run the arm64 `bootstrap` that is deployed, under
+    /// qemu-aarch64-static, instead of a build for this machine.
+    #[arg(long, requires = "local")]
+    pub arm64: bool,
+    /// With --local: this prebuilt handler executable instead of building
+    /// handler/ for this machine.
+    #[arg(
+        long,
+        requires = "local",
+        env = "WEBHOOK_STACK_HANDLER_BIN",
+        value_name = "PATH",
+        conflicts_with = "arm64"
+    )]
+    pub handler_bin: Option<PathBuf>,
+    /// The handler crate to build (default: handler/ of the checkout that
+    /// holds the working directory).
+    #[arg(long, env = "WEBHOOK_STACK_HANDLER_DIR", value_name = "DIR")]
+    pub handler_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

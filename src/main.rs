@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod config;
 mod engine;
+mod function;
 mod names;
 mod package;
 mod program;

@@ -6,12 +6,15 @@ mod destroy;
 mod drift;
 mod graph;
 mod import;
+mod invoke;
+mod logs;
 mod outputs;
 mod package;
 mod plan;
 mod printer;
 mod session;
 mod settings;
+mod smoke;
 mod state;
 mod unlock;
 mod walk;
@@ -128,6 +131,20 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
                 _ => Ok(ExitStatus::Success),
             }
         }
+        Command::Invoke {
+            payload,
+            seed_event,
+            runner,
+        } => invoke::run(&config, payload.as_deref(), seed_event, &runner).await,
+        Command::Smoke {
+            transaction_id,
+            runner,
+        } => smoke::run(&config, transaction_id.as_deref(), &runner).await,
+        Command::Logs {
+            since,
+            follow,
+            filter,
+        } => logs::run(&config, &since, follow, filter.as_deref()).await,
         Command::Graph { format, plan_file } => graph::run(&config, format, plan_file.as_deref()),
         Command::Import => import::run(&config).await,
         Command::Package { out, handler_dir } => {

@@ -8,6 +8,9 @@
 //! `scripts/build-handler.sh`, which is also reproducible.
 
 pub mod cache;
+mod host;
+
+pub use host::build_host_handler;
 
 use std::io::{self, Cursor, Read, Write};
 use std::path::{Path, PathBuf};

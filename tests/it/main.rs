@@ -17,6 +17,7 @@ mod faults;
 mod graph;
 mod kill;
 mod lifecycle;
+mod operate;
 mod ownership;
 mod quota;
 mod regressions;

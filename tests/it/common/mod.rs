@@ -356,3 +356,6 @@ pub fn row(resource: &str, status: &str, paths: &[&str]) -> (String, String, Vec
         paths.iter().map(|p| p.to_string()).collect(),
     )
 }
+
+/// The seed README's test event, as its README gives it.
+pub const SEED_EVENT: &str = r#"{"transactionId":"txn_test_001","amount":99.99,"currency":"USD","status":"completed","provider":"stripe","timestamp":"2025-01-15T10:30:00Z"}"#;
