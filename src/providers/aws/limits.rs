@@ -35,7 +35,7 @@ pub fn base_client() -> SharedHttpClient {
     use aws_smithy_http_client::{tls, Builder};
     Builder::new()
         .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
+            tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https()
 }

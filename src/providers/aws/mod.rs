@@ -227,29 +227,41 @@ impl Aws {
             .profile
             .clone()
             .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
-        let mut default_region =
-            aws_config::default_provider::region::DefaultRegionChain::builder();
-        if let Some(p) = &profile {
-            default_region = default_region.profile_name(p);
-        }
+        // The SDK's default chain (the environment, the profile, IMDS), built
+        // here with our HTTPS client for IMDS: the build carries no other.
+        use aws_config::provider_config::ProviderConfig;
+        let providers = ProviderConfig::default().with_http_client(limits::base_client());
         let mut region = aws_config::meta::region::RegionProviderChain::first_try(
             conn.region.clone().map(Region::new),
         );
+        let mut profile_region =
+            aws_config::profile::ProfileFileRegionProvider::builder().configure(&providers);
         if let Some(p) = &profile {
+            profile_region = profile_region.profile_name(p);
             region = region.or_else(
                 aws_config::profile::ProfileFileRegionProvider::builder()
+                    .configure(&providers)
                     .profile_name(p)
                     .build(),
             );
         }
         let region = region
-            .or_else(default_region.build())
+            .or_else(aws_config::environment::region::EnvironmentVariableRegionProvider::new())
+            .or_else(profile_region.build())
+            .or_else(
+                aws_config::imds::region::ImdsRegionProvider::builder()
+                    .configure(&providers)
+                    .build(),
+            )
             .or_else(Region::new("us-east-1"));
         let (retry, timeouts) = sdk_retry_and_timeouts();
         // No stalled-stream protection: its throughput checks arm a timer
         // on every request and response body, and the attempt timeout above
         // already ends a stalled call (our bodies are a few KiB).
+        // Our HTTPS client for the credential providers too (SSO, web
+        // identity, IMDS): the build carries no other.
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(limits::base_client())
             .region(region)
             .retry_config(retry)
             .timeout_config(timeouts)

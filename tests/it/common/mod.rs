@@ -97,7 +97,15 @@ pub fn start_moto(env: &[(&str, &str)]) -> String {
 
 /// SDK configuration for checking what is really in the emulator.
 pub async fn sdk() -> SdkConfig {
+    use aws_smithy_http_client::{tls, Builder};
+    // The build carries no default HTTPS client: the same one as the tool's.
+    let http = Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint())
         .credentials_provider(aws_sdk_sts::config::Credentials::new(
