@@ -218,6 +218,22 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Accept drift: record what is live into state (no AWS write), for
+    /// every drifted resource or those named; `drift` is then clean.
+    /// Drifted values that a stack setting carries (memory, timeout,
+    /// reserved concurrency, retention, log level, deletion protection) are
+    /// reverted by the next plan unless --settings also saves them as the
+    /// settings.
+    Refresh {
+        /// Only these resources (as `state list` names them).
+        resources: Vec<String>,
+        /// Also save drifted values that a setting carries as that setting.
+        #[arg(long)]
+        settings: bool,
+        /// Do not ask for confirmation (needed when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Print the stack's outputs.
     Outputs,
     /// Record resources that already exist under the stack's names (e.g.

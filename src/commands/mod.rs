@@ -12,6 +12,7 @@ mod outputs;
 mod package;
 mod plan;
 mod printer;
+mod refresh;
 mod session;
 mod settings;
 mod smoke;
@@ -120,6 +121,11 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         }
         Command::Drift { all: false } => drift::run(&config).await,
         Command::Drift { all: true } => drift::run_all(&config).await,
+        Command::Refresh {
+            resources,
+            settings,
+            yes,
+        } => refresh::run(&config, &resources, settings, yes).await,
         Command::Outputs => outputs::run(&config).await,
         Command::Completions { shell } => {
             let mut cli = <Cli as clap::CommandFactory>::command();

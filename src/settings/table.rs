@@ -82,6 +82,9 @@ pub struct Setting {
     pub default: Option<fn() -> Value>,
     /// Checks a value in its saved form and puts it into the settings.
     pub set: fn(&mut Settings, &Value) -> Result<(), String>,
+    /// The live property that carries it (resource, dotted path), so that
+    /// `refresh --settings` can adopt a value changed outside the tool.
+    pub live: Option<(&'static str, &'static str)>,
 }
 
 /// `tags.KEY` settings and the repeatable `--tag KEY=VALUE` flag.
@@ -102,6 +105,7 @@ pub static SETTINGS: &[Setting] = &[
             s.memory_size = int_in(v, "memory-size", 128, 10240)?;
             Ok(())
         },
+        live: Some(("function", "memory_size")),
     },
     Setting {
         key: "timeout",
@@ -115,6 +119,7 @@ pub static SETTINGS: &[Setting] = &[
             s.timeout = int_in(v, "timeout", 1, 900)?;
             Ok(())
         },
+        live: Some(("function", "timeout")),
     },
     Setting {
         key: "reserved_concurrency",
@@ -132,6 +137,7 @@ pub static SETTINGS: &[Setting] = &[
             };
             Ok(())
         },
+        live: Some(("function", "reserved_concurrency")),
     },
     Setting {
         key: "log_retention_days",
@@ -151,6 +157,7 @@ pub static SETTINGS: &[Setting] = &[
             s.log_retention_days = days;
             Ok(())
         },
+        live: Some(("log_group", "retention_in_days")),
     },
     Setting {
         key: "log_level",
@@ -170,6 +177,7 @@ pub static SETTINGS: &[Setting] = &[
             s.log_level = level;
             Ok(())
         },
+        live: Some(("function", "environment.LOG_LEVEL")),
     },
     Setting {
         key: "alarms",
@@ -185,6 +193,7 @@ pub static SETTINGS: &[Setting] = &[
             s.alarms = boolean(v, "alarms")?;
             Ok(())
         },
+        live: None,
     },
     Setting {
         key: "alarm_topic_arn",
@@ -204,6 +213,7 @@ pub static SETTINGS: &[Setting] = &[
             s.alarm_topic_arn = Some(arn);
             Ok(())
         },
+        live: None,
     },
     Setting {
         key: "dead_letter_queue",
@@ -219,6 +229,7 @@ pub static SETTINGS: &[Setting] = &[
             s.dead_letter_queue = boolean(v, "dead-letter-queue")?;
             Ok(())
         },
+        live: None,
     },
     Setting {
         key: "deletion_protection",
@@ -233,6 +244,7 @@ pub static SETTINGS: &[Setting] = &[
             s.deletion_protection = boolean(v, "deletion-protection")?;
             Ok(())
         },
+        live: Some(("table", "deletion_protection")),
     },
 ];
 

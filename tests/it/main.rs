@@ -20,6 +20,7 @@ mod lifecycle;
 mod operate;
 mod ownership;
 mod quota;
+mod refresh;
 mod regressions;
 mod s3_backend;
 mod security_drift;
