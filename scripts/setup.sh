@@ -32,12 +32,16 @@ timed() {
 }
 
 setup_venv() {
-  if [ -x .venv/bin/moto_server ] && .venv/bin/python -c 'import moto, sys; sys.exit(moto.__version__ != "5.2.5")' 2>/dev/null; then
+  # Installed once per content of requirements.txt (a stamp in the venv).
+  local want
+  want=$(sha256sum requirements.txt | cut -d' ' -f1)
+  if [ -x .venv/bin/moto_server ] && [ "$(cat .venv/.requirements 2>/dev/null)" = "$want" ]; then
     return
   fi
-  log "creating .venv with the AWS emulator (moto 5.2.5)"
-  python3 -m venv .venv
+  log "installing .venv: the AWS emulator (moto 5.2.5) and the test tools of requirements.txt"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+  echo "$want" > .venv/.requirements
 }
 
 target=aarch64-unknown-linux-gnu

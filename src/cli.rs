@@ -162,6 +162,13 @@ pub enum ColorChoice {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DriftFormat {
+    Text,
+    Junit,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum GraphFormat {
     /// Graphviz (`dot -Tsvg`), like `terraform graph`.
     Dot,
@@ -217,6 +224,11 @@ pub enum Command {
         /// Check every stack that has a state file in --state-dir, at once.
         #[arg(long)]
         all: bool,
+        /// The report's form: text (or --json), junit (JUnit XML: a suite
+        /// per stack, a case per resource, a failure per drifted property),
+        /// or markdown (tables for a CI job summary or a review comment).
+        #[arg(long, value_enum, default_value_t = DriftFormat::Text, conflicts_with = "json")]
+        format: DriftFormat,
     },
     /// Accept drift: record what is live into state (no AWS write), for
     /// every drifted resource or those named; `drift` is then clean.

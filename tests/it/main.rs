@@ -13,6 +13,7 @@ mod crash;
 mod dead_letter_queue;
 mod deletion_protection;
 mod drift;
+mod drift_reports;
 mod faults;
 mod graph;
 mod kill;

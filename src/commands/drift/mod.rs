@@ -1,8 +1,11 @@
 //! `drift`: compare every managed resource with what was last applied.
 //! Read-only: no AWS write, no state write, no lock.
 
+mod formats;
+
 use super::session::Session;
 use super::{connect, emit, report_calls, ExitStatus};
+use crate::cli::DriftFormat;
 use crate::config::Config;
 use crate::engine::drift::{
     detect, summarize, DriftSummary, ResourceDrift, Status, DRIFT_FORMAT_VERSION,
@@ -179,16 +182,52 @@ impl fmt::Display for StackDrift {
     }
 }
 
-pub async fn run(config: &Config) -> Result<ExitStatus> {
+/// Prints `stacks` as `format` says (`Text` and `--json`: the report's own).
+fn print_as(format: DriftFormat, checked_at: &str, stacks: &[Checked]) {
+    let text = match format {
+        DriftFormat::Junit => formats::junit(checked_at, stacks),
+        DriftFormat::Markdown => formats::markdown(checked_at, stacks),
+        DriftFormat::Text => return,
+    };
+    print!("{text}");
+}
+
+pub async fn run(config: &Config, format: DriftFormat) -> Result<ExitStatus> {
     let Session { aws, store } = Session::open(config).await;
-    let stack = check(&aws, store, &config.suffix).await?;
+    let stack = check(&aws, store, &config.suffix).await;
+    let checked_at = now();
+    let stack = match (format, stack) {
+        (DriftFormat::Text, stack) => stack?,
+        // A report for CI says that the check failed, as an error.
+        (_, Err(e)) => {
+            let failed = Checked::Failed {
+                suffix: config.suffix.to_string(),
+                error: format!("{e:#}"),
+            };
+            print_as(format, &checked_at, &[failed]);
+            return Ok(ExitStatus::Failure);
+        }
+        (_, Ok(stack)) => stack,
+    };
     let report = DriftReport {
         format_version: DRIFT_FORMAT_VERSION,
-        checked_at: now(),
+        checked_at,
         stack,
         aws_calls: aws.calls.counts(),
     };
-    emit(config, &report);
+    if format == DriftFormat::Text {
+        emit(config, &report);
+    } else {
+        let drifted = report.stack.drifted;
+        let stacks = [Checked::Drift(report.stack)];
+        print_as(format, &report.checked_at, &stacks);
+        report_calls(config, &aws.calls.counts());
+        return Ok(if drifted {
+            ExitStatus::Changes
+        } else {
+            ExitStatus::Success
+        });
+    }
     report_calls(config, &report.aws_calls);
     Ok(if report.stack.drifted {
         ExitStatus::Changes
@@ -199,7 +238,7 @@ pub async fn run(config: &Config) -> Result<ExitStatus> {
 
 /// Every stack in the backend, 16 at a time. Exit 1 if any check failed,
 /// else 2 if any stack drifted, else 0.
-pub async fn run_all(config: &Config) -> Result<ExitStatus> {
+pub async fn run_all(config: &Config, format: DriftFormat) -> Result<ExitStatus> {
     let aws = connect(config).await;
     let suffixes = config.backend.list(&aws).await?;
     let aws = super::surveying(aws, &suffixes);
@@ -228,7 +267,10 @@ pub async fn run_all(config: &Config) -> Result<ExitStatus> {
     };
     let (drifted, failed) = report.counts();
     report.drifted = drifted > 0;
-    emit(config, &report);
+    match format {
+        DriftFormat::Text => emit(config, &report),
+        _ => print_as(format, &report.checked_at, &report.stacks),
+    }
     report_calls(config, &report.aws_calls);
     Ok(if failed > 0 {
         ExitStatus::Failure

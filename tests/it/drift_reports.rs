@@ -1,0 +1,167 @@
+//! `drift --format junit|markdown`, for one stack and for `--all`. The JUnit
+//! report is read back by a real JUnit reader (junitparser, from the venv),
+//! and every field checked: a suite per stack, a case per resource, a
+//! failure per drifted property with expected and actual, an error for a
+//! stack that could not be checked.
+
+use crate::common::{sdk, TestStack};
+use std::process::Command;
+
+/// The report as junitparser reads it: suites, with their cases and each
+/// case's results (type, message, text).
+fn parse_junit(xml: &str, dir: &std::path::Path) -> serde_json::Value {
+    let file = dir.join("report.xml");
+    std::fs::write(&file, xml).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = r#"
+import json, sys
+from junitparser import JUnitXml, Failure, Error
+xml = JUnitXml.fromfile(sys.argv[1])
+out = {"tests": xml.tests, "failures": xml.failures, "errors": xml.errors, "suites": []}
+for suite in xml:
+    cases = []
+    for case in suite:
+        results = [{"kind": type(r).__name__, "type": r.type, "message": r.message, "text": r.text}
+                   for r in case.result]
+        cases.append({"classname": case.classname, "name": case.name, "results": results})
+    props = {p.name: p.value for p in suite.properties()}
+    out["suites"].append({"name": suite.name, "tests": suite.tests, "failures": suite.failures,
+                          "errors": suite.errors, "properties": props, "cases": cases})
+print(json.dumps(out))
+"#;
+    let out = Command::new(root.join(".venv/bin/python"))
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+        .expect("run junitparser");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn junit_and_markdown_reports_carry_every_drifted_property() {
+    let st = TestStack::new("reports");
+    let n = st.names();
+    st.run(&["apply", "--yes"]).ok();
+    let cfg = sdk().await;
+    aws_sdk_lambda::Client::new(&cfg)
+        .update_function_configuration()
+        .function_name(&n.function)
+        .memory_size(2048)
+        .timeout(60)
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_cloudwatchlogs::Client::new(&cfg)
+        .delete_log_group()
+        .log_group_name(&n.log_group)
+        .send()
+        .await
+        .unwrap();
+
+    let out = st.run(&["drift", "--format", "junit"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let report = parse_junit(&out.stdout, &st.dir);
+    assert_eq!(report["tests"], 6);
+    assert_eq!(report["failures"], 2);
+    assert_eq!(report["errors"], 0);
+    let suite = &report["suites"][0];
+    assert_eq!(suite["name"], "stack reports");
+    assert_eq!(suite["properties"]["region"], "us-east-1");
+    assert_eq!(suite["properties"]["account"], "123456789012");
+    let case = |prefix: &str| {
+        suite["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"].as_str().unwrap().starts_with(prefix))
+            .unwrap_or_else(|| panic!("no case {prefix}: {suite}"))
+            .clone()
+    };
+    let function = case("function (aws:lambda/function webhook-processor-reports)");
+    assert_eq!(function["classname"], "reports");
+    let results = function["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{function}");
+    assert_eq!(results[0]["kind"], "Failure");
+    assert_eq!(results[0]["type"], "MODIFIED");
+    assert_eq!(
+        results[0]["message"],
+        "memory_size: expected 1024, actual 2048"
+    );
+    assert_eq!(
+        results[0]["text"],
+        "memory_size\nexpected: 1024\nactual: 2048"
+    );
+    assert_eq!(results[1]["message"], "timeout: expected 30, actual 60");
+    let log_group = case("log_group");
+    assert_eq!(log_group["results"][0]["type"], "DELETED");
+    assert!(case("table")["results"].as_array().unwrap().is_empty());
+
+    let md = st.run(&["drift", "--format", "markdown"]);
+    assert_eq!(md.code, 2);
+    assert!(
+        md.stdout
+            .contains("| `reports` | ⚠️ drifted: 1 modified, 1 deleted, 4 in sync |"),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout.contains(&format!(
+            "| function | aws:lambda/function | `{}` | MODIFIED | `memory_size` | `1024` | `2048` |",
+            n.function
+        )),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout.contains("| log_group | aws:logs/logGroup |"),
+        "{}",
+        md.stdout
+    );
+
+    // --all, with a second stack in sync and a third that cannot be checked.
+    let other = st.beside("reports2");
+    other.run(&["apply", "--yes"]).ok();
+    std::fs::write(other.state_dir().join("reports3.json"), "{not json").unwrap();
+    let all = st.run(&["drift", "--all", "--format", "junit"]);
+    assert_eq!(all.code, 1, "{}", all.stderr);
+    let report = parse_junit(&all.stdout, &st.dir);
+    let names: Vec<&str> = report["suites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["stack reports", "stack reports2", "stack reports3"]);
+    assert_eq!(report["suites"][1]["failures"], 0);
+    let broken = &report["suites"][2];
+    assert_eq!(broken["errors"], 1);
+    assert_eq!(broken["cases"][0]["results"][0]["kind"], "Error");
+    assert!(
+        broken["cases"][0]["results"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid state JSON"),
+        "{broken}"
+    );
+    let md = st.run(&["drift", "--all", "--format", "markdown"]);
+    assert!(
+        md.stdout
+            .contains("| `reports2` | ✅ in sync (6 resources) |"),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout
+            .contains("| `reports3` | ❌ could not be checked:"),
+        "{}",
+        md.stdout
+    );
+    std::fs::remove_file(other.state_dir().join("reports3.json")).unwrap();
+    other.run(&["destroy", "--yes"]).ok();
+    st.run(&["destroy", "--yes"]).ok();
+}
