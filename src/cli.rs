@@ -229,6 +229,12 @@ pub enum Command {
         /// or markdown (tables for a CI job summary or a review comment).
         #[arg(long, value_enum, default_value_t = DriftFormat::Text, conflicts_with = "json")]
         format: DriftFormat,
+        /// Put each stack's result as CloudWatch metrics (WebhookStack /
+        /// DriftedResources and DriftCheckFailed, dimension Stack), which the
+        /// stack's drift alarm watches (with the `alarms` setting). The only
+        /// write drift then makes.
+        #[arg(long)]
+        publish_metric: bool,
     },
     /// Accept drift: record what is live into state (no AWS write), for
     /// every drifted resource or those named; `drift` is then clean.

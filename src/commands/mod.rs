@@ -119,8 +119,16 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             let window = crate::config::check_deletion_window(kms_deletion_window_days)?;
             destroy::run(&config, confirmation, window).await
         }
-        Command::Drift { all: false, format } => drift::run(&config, format).await,
-        Command::Drift { all: true, format } => drift::run_all(&config, format).await,
+        Command::Drift {
+            all: false,
+            format,
+            publish_metric,
+        } => drift::run(&config, format, publish_metric).await,
+        Command::Drift {
+            all: true,
+            format,
+            publish_metric,
+        } => drift::run_all(&config, format, publish_metric).await,
         Command::Refresh {
             resources,
             settings,

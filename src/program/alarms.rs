@@ -75,6 +75,37 @@ pub const TABLE_ERRORS: Resource = Resource {
     outputs: &[],
 };
 
+/// Drift found by a scheduled `drift --publish-metric` (the stack's own
+/// `WebhookStack` / `DriftedResources` above 0), and no report for two
+/// hours: missing data is breaching, so a drift job that stopped alerts too.
+pub const DRIFT: Resource = Resource {
+    key: "alarm_drift",
+    kind: KIND,
+    name: |s| format!("webhook-processor-{s}-drift"),
+    limit: LIMIT,
+    declared_when: when_alarms,
+    declare: |ctx| {
+        let dimensions = object([("Stack", lit(ctx.suffix.as_str()))]);
+        alarm_over(
+            ctx,
+            DRIFT.key,
+            "Drift found by the scheduled drift check, or no check reported for 2 hours",
+            0.0,
+            single(
+                "WebhookStack",
+                "DriftedResources",
+                dimensions,
+                3600,
+                "Maximum",
+            ),
+            2,
+            "breaching",
+        )
+    },
+    amend: None,
+    outputs: &[],
+};
+
 /// A metric the alarm reads, with its dimensions.
 fn metric(namespace: &str, name: &str, dimensions: Expr, period: i32, stat: &str) -> Expr {
     object([
@@ -113,6 +144,20 @@ pub(super) fn alarm(
     threshold: f64,
     measure: [(&'static str, Expr); 2],
 ) -> Body {
+    alarm_over(ctx, key, description, threshold, measure, 1, "notBreaching")
+}
+
+/// An alarm over `periods` of `periods` periods, missing data treated as
+/// `missing`.
+fn alarm_over(
+    ctx: &StackContext,
+    key: &str,
+    description: &str,
+    threshold: f64,
+    measure: [(&'static str, Expr); 2],
+    periods: i32,
+    missing: &str,
+) -> Body {
     let actions = lit(json!(ctx
         .settings
         .alarm_topic_arn
@@ -125,11 +170,11 @@ pub(super) fn alarm(
             ("description", lit(description)),
             a,
             b,
-            ("evaluation_periods", lit(1)),
-            ("datapoints_to_alarm", lit(1)),
+            ("evaluation_periods", lit(periods)),
+            ("datapoints_to_alarm", lit(periods)),
             ("threshold", lit(threshold)),
             ("comparison_operator", lit("GreaterThanThreshold")),
-            ("treat_missing_data", lit("notBreaching")),
+            ("treat_missing_data", lit(missing)),
             ("alarm_actions", actions.clone()),
             ("ok_actions", actions),
             ("tags", ctx.tags()),

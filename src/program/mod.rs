@@ -77,6 +77,7 @@ pub static RESOURCES: &[Resource] = &[
     alarms::DURATION,
     alarms::THROTTLES,
     alarms::TABLE_ERRORS,
+    alarms::DRIFT,
     dead_letter_queue::RESOURCE,
     dead_letter_queue::ALARM,
 ];

@@ -72,7 +72,7 @@ fn the_settings_choose_the_resources() {
         dead_letter_queue: true,
         ..Settings::default()
     });
-    assert_eq!(all.len(), 12);
+    assert_eq!(all.len(), 13);
     let dlq_only = keys(Settings {
         dead_letter_queue: true,
         ..Settings::default()

@@ -44,7 +44,7 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
 
     let out = st.run(&[&["plan"][..], &on].concat()).ok();
     assert!(
-        out.stdout.contains("Plan: 4 to add, 0 to change"),
+        out.stdout.contains("Plan: 5 to add, 0 to change"),
         "{}",
         out.stdout
     );
@@ -55,6 +55,7 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
         names,
         [
             n.alarm_table_errors.as_str(),
+            n.alarm_drift.as_str(),
             n.alarm_duration.as_str(),
             n.alarm_error_rate.as_str(),
             n.alarm_throttles.as_str(),
@@ -63,6 +64,9 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
     for a in &all {
         assert_eq!(a.alarm_actions(), [TOPIC]);
         assert_eq!(a.ok_actions(), [TOPIC]);
+        if a.alarm_name() == Some(n.alarm_drift.as_str()) {
+            continue; // below
+        }
         assert_eq!(a.evaluation_periods(), Some(1));
         assert_eq!(a.datapoints_to_alarm(), Some(1));
         assert_eq!(
@@ -168,7 +172,7 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
     st.run(&["apply", "--yes"]).ok();
     assert_eq!(drifted(&st), (0, vec![]));
     let all = alarms(&cw, &s).await;
-    assert_eq!(all.len(), 4);
+    assert_eq!(all.len(), 5);
     assert_eq!(named(&all, &n.alarm_duration).threshold(), Some(25000.0));
 
     // Turning them off removes them; turning them on again and destroying
@@ -176,7 +180,7 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
     let out = st.run(&["plan", "--alarms=false"]).ok();
     assert!(
         out.stdout
-            .contains("Plan: 0 to add, 0 to change, 0 to replace, 4 to destroy."),
+            .contains("Plan: 0 to add, 0 to change, 0 to replace, 5 to destroy."),
         "{}",
         out.stdout
     );
@@ -184,7 +188,7 @@ async fn alarms_are_opt_in_drift_checked_repaired_and_removed() {
     assert!(alarms(&cw, &s).await.is_empty());
     assert_eq!(st.state()["resources"].as_object().unwrap().len(), 6);
     st.run(&["apply", "--yes", "--alarms"]).ok();
-    assert_eq!(alarms(&cw, &s).await.len(), 4);
+    assert_eq!(alarms(&cw, &s).await.len(), 5);
     st.run(&["destroy", "--yes"]).ok();
     assert!(alarms(&cw, &s).await.is_empty());
 }

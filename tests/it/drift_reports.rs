@@ -165,3 +165,80 @@ async fn junit_and_markdown_reports_carry_every_drifted_property() {
     other.run(&["destroy", "--yes"]).ok();
     st.run(&["destroy", "--yes"]).ok();
 }
+
+/// `drift --publish-metric` puts each stack's result as CloudWatch metrics,
+/// and with `alarms` the stack has an alarm on its own DriftedResources:
+/// above 0 over an hour, 2 of 2, missing data breaching (a drift job that
+/// stopped reporting alerts too).
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_metrics_are_published_and_the_drift_alarm_watches_them() {
+    use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+    let st = TestStack::new("driftmetric");
+    let n = st.names();
+    st.run(&["apply", "--yes", "--alarms"]).ok();
+    let cfg = sdk().await;
+    let cw = aws_sdk_cloudwatch::Client::new(&cfg);
+    let alarm = cw
+        .describe_alarms()
+        .alarm_names(&n.alarm_drift)
+        .send()
+        .await
+        .unwrap();
+    let alarm = &alarm.metric_alarms()[0];
+    assert_eq!(alarm.namespace(), Some("WebhookStack"));
+    assert_eq!(alarm.metric_name(), Some("DriftedResources"));
+    assert_eq!(alarm.dimensions()[0].name(), Some("Stack"));
+    assert_eq!(alarm.dimensions()[0].value(), Some("driftmetric"));
+    assert_eq!(alarm.period(), Some(3600));
+    assert_eq!(alarm.evaluation_periods(), Some(2));
+    assert_eq!(alarm.datapoints_to_alarm(), Some(2));
+    assert_eq!(alarm.treat_missing_data(), Some("breaching"));
+    assert_eq!(alarm.statistic(), Some(&Statistic::Maximum));
+
+    let max = |metric: &'static str| {
+        let cw = cw.clone();
+        async move {
+            let now = aws_smithy_types::DateTime::from_secs(chrono::Utc::now().timestamp() + 60);
+            let start =
+                aws_smithy_types::DateTime::from_secs(chrono::Utc::now().timestamp() - 3600);
+            let out = cw
+                .get_metric_statistics()
+                .namespace("WebhookStack")
+                .metric_name(metric)
+                .dimensions(
+                    Dimension::builder()
+                        .name("Stack")
+                        .value("driftmetric")
+                        .build(),
+                )
+                .start_time(start)
+                .end_time(now)
+                .period(3600)
+                .statistics(Statistic::Maximum)
+                .send()
+                .await
+                .unwrap();
+            out.datapoints()
+                .iter()
+                .filter_map(|d| d.maximum())
+                .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+        }
+    };
+    st.run(&["drift", "--publish-metric"]).ok();
+    assert_eq!(max("DriftedResources").await, Some(0.0));
+    assert_eq!(max("DriftCheckFailed").await, Some(0.0));
+
+    aws_sdk_lambda::Client::new(&cfg)
+        .update_function_configuration()
+        .function_name(&n.function)
+        .memory_size(2048)
+        .send()
+        .await
+        .unwrap();
+    let out = st.run(&["drift", "--publish-metric", "--json"]);
+    assert_eq!(out.code, 2);
+    let calls = &out.json()["aws_calls"]["by_operation"];
+    assert_eq!(calls["CloudWatch:PutMetricData"], 1, "{calls}");
+    assert_eq!(max("DriftedResources").await, Some(1.0));
+    st.run(&["destroy", "--yes"]).ok();
+}

@@ -2,6 +2,7 @@
 //! Read-only: no AWS write, no state write, no lock.
 
 mod formats;
+mod metrics;
 
 use super::session::Session;
 use super::{connect, emit, report_calls, ExitStatus};
@@ -101,6 +102,11 @@ impl fmt::Display for AllDriftReport {
     }
 }
 
+/// Resources drifted or deleted.
+fn drifted_count(d: &StackDrift) -> usize {
+    d.summary.modified + d.summary.deleted
+}
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -192,10 +198,14 @@ fn print_as(format: DriftFormat, checked_at: &str, stacks: &[Checked]) {
     print!("{text}");
 }
 
-pub async fn run(config: &Config, format: DriftFormat) -> Result<ExitStatus> {
+pub async fn run(config: &Config, format: DriftFormat, publish: bool) -> Result<ExitStatus> {
     let Session { aws, store } = Session::open(config).await;
     let stack = check(&aws, store, &config.suffix).await;
     let checked_at = now();
+    if publish {
+        let drifted = stack.as_ref().ok().map(drifted_count);
+        metrics::publish(&aws, &[(config.suffix.to_string(), drifted)]).await?;
+    }
     let stack = match (format, stack) {
         (DriftFormat::Text, stack) => stack?,
         // A report for CI says that the check failed, as an error.
@@ -238,7 +248,7 @@ pub async fn run(config: &Config, format: DriftFormat) -> Result<ExitStatus> {
 
 /// Every stack in the backend, 16 at a time. Exit 1 if any check failed,
 /// else 2 if any stack drifted, else 0.
-pub async fn run_all(config: &Config, format: DriftFormat) -> Result<ExitStatus> {
+pub async fn run_all(config: &Config, format: DriftFormat, publish: bool) -> Result<ExitStatus> {
     let aws = connect(config).await;
     let suffixes = config.backend.list(&aws).await?;
     let aws = super::surveying(aws, &suffixes);
@@ -258,6 +268,16 @@ pub async fn run_all(config: &Config, format: DriftFormat) -> Result<ExitStatus>
             },
         })
         .collect();
+    if publish {
+        let results: Vec<(String, Option<usize>)> = stacks
+            .iter()
+            .map(|c| match c {
+                Checked::Drift(d) => (d.suffix.clone(), Some(drifted_count(d))),
+                Checked::Failed { suffix, .. } => (suffix.clone(), None),
+            })
+            .collect();
+        metrics::publish(&aws, &results).await?;
+    }
     let mut report = AllDriftReport {
         format_version: DRIFT_FORMAT_VERSION,
         checked_at: now(),

@@ -184,6 +184,8 @@ pub struct Names {
     pub alarm_duration: String,
     pub alarm_throttles: String,
     pub alarm_table_errors: String,
+    /// The alarm on the stack's own drift metric.
+    pub alarm_drift: String,
     /// The dead-letter queue and its alarm (settings `dead_letter_queue`
     /// and `alarms`).
     pub dlq: String,
@@ -204,6 +206,7 @@ pub fn names(suffix: &str) -> Names {
         alarm_duration: format!("webhook-processor-{s}-duration"),
         alarm_throttles: format!("webhook-processor-{s}-throttles"),
         alarm_table_errors: format!("transactions-{s}-system-errors"),
+        alarm_drift: format!("webhook-processor-{s}-drift"),
         dlq: format!("webhook-processor-{s}-dlq"),
         alarm_dlq_messages: format!("webhook-processor-{s}-dlq-messages"),
     }
