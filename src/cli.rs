@@ -219,7 +219,7 @@ pub enum Command {
         kms_deletion_window_days: i32,
     },
     /// Compare every resource with what was last applied; exit 0 in sync,
-    /// 2 drifted, 1 error. Read-only.
+    /// 2 drifted, 1 error. Read-only (--publish-metric puts metrics).
     Drift {
         /// Check every stack that has a state file in --state-dir, at once.
         #[arg(long)]

@@ -19,6 +19,9 @@ use tokio::sync::mpsc;
 
 const PREFIX: &str = "/2018-06-01/runtime";
 
+/// How long the handler's output is drained after it answered.
+const DRAIN: Duration = Duration::from_millis(500);
+
 /// What to run and with what.
 pub struct Launch {
     /// The executable, and what runs it (qemu for an arm64 build).
@@ -135,8 +138,12 @@ pub async fn invoke(launch: &Launch, event: &str) -> std::io::Result<LocalInvoca
     let duration = handed_over.map_or(total, |t| t.elapsed());
     let _ = child.kill().await;
     accept.abort();
-    for r in readers {
-        let _ = r.await;
+    // What the handler wrote is drained; a process it started and left
+    // running may hold its output open, so the wait is bounded.
+    for mut r in readers {
+        if tokio::time::timeout(DRAIN, &mut r).await.is_err() {
+            r.abort();
+        }
     }
     let logs = std::mem::take(&mut *logs.lock().expect("logs"));
     Ok(LocalInvocation {
@@ -343,7 +350,10 @@ answer="{\"echo\":$event}"
 printf 'POST /2018-06-01/runtime/invocation/%s/%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s' "$id" "${KIND:-response}" "${#answer}" "$answer" >&3
 read -r status <&3
 echo "posted: $status"
-sleep 30
+# Waits for the next event, as a runtime does, without a child process that
+# would hold the output open once this one is stopped.
+printf 'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n' >&3
+read -r _ <&3
 "#;
 
     #[tokio::test]

@@ -184,8 +184,9 @@ pub static SETTINGS: &[Setting] = &[
         flag: "alarms",
         value_name: "BOOL",
         help: "Add the four CloudWatch alarms the seed's README recommends (error rate, \
-               duration, throttles, DynamoDB system errors), and one on the dead-letter \
-               queue when it is on; --alarms=false removes them",
+               duration, throttles, DynamoDB system errors), one on the stack's drift \
+               metric (drift --publish-metric), and one on the dead-letter queue when it \
+               is on; --alarms=false removes them",
         applies_to: "alarms",
         form: Form::Bool,
         default: Some(|| Value::from(false)),
@@ -222,7 +223,7 @@ pub static SETTINGS: &[Setting] = &[
         help: "Keep the events an asynchronous invocation failed to process in an SQS \
                dead-letter queue (webhook-processor-SUFFIX-dlq, encrypted with the \
                stack's key, 14 days); --dead-letter-queue=false removes it",
-        applies_to: "dead_letter_queue, function, role, kms_key",
+        applies_to: "dead_letter_queue, function, role",
         form: Form::Bool,
         default: Some(|| Value::from(false)),
         set: |s, v| {
