@@ -63,13 +63,6 @@ impl fmt::Display for RefreshReport {
                 writeln!(f, "    {}: {} -> {}; {fate}", c.path, c.recorded, c.live)?;
             }
         }
-        if self.recorded {
-            writeln!(
-                f,
-                "\nRefresh recorded {} resource(s) in state; nothing was changed in AWS.",
-                self.resources.len()
-            )?;
-        }
         Ok(())
     }
 }

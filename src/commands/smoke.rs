@@ -8,7 +8,7 @@ use super::session::Session;
 use super::ExitStatus;
 use crate::cli::Runner;
 use crate::config::Config;
-use crate::function::invoke::{Invocation, Mode};
+use crate::function::invoke::{millis, Invocation, Mode};
 use crate::program::{name, TABLE};
 use crate::providers::aws::errors::aws_error;
 use anyhow::Result;
@@ -118,7 +118,7 @@ pub async fn run(
             None
         }
     };
-    let read_ms = ms(started);
+    let read_ms = millis(started.elapsed());
     let checks: Vec<Check> = EXPECTED
         .iter()
         .map(|(field, expected)| {
@@ -161,8 +161,4 @@ pub async fn run(
     } else {
         ExitStatus::Failure
     })
-}
-
-fn ms(since: Instant) -> f64 {
-    (since.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
 }

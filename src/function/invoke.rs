@@ -205,7 +205,8 @@ pub async fn locally(
     })
 }
 
-fn millis(d: Duration) -> f64 {
+/// A duration in milliseconds, to a tenth.
+pub fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 

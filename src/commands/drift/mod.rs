@@ -225,21 +225,14 @@ pub async fn run(config: &Config, format: DriftFormat, publish: bool) -> Result<
         stack,
         aws_calls: aws.calls.counts(),
     };
+    let (drifted, calls) = (report.stack.drifted, report.aws_calls.clone());
     if format == DriftFormat::Text {
         emit(config, &report);
     } else {
-        let drifted = report.stack.drifted;
-        let stacks = [Checked::Drift(report.stack)];
-        print_as(format, &report.checked_at, &stacks);
-        report_calls(config, &aws.calls.counts());
-        return Ok(if drifted {
-            ExitStatus::Changes
-        } else {
-            ExitStatus::Success
-        });
+        print_as(format, &report.checked_at, &[Checked::Drift(report.stack)]);
     }
-    report_calls(config, &report.aws_calls);
-    Ok(if report.stack.drifted {
+    report_calls(config, &calls);
+    Ok(if drifted {
         ExitStatus::Changes
     } else {
         ExitStatus::Success

@@ -230,7 +230,10 @@ impl Aws {
         // The SDK's default chain (the environment, the profile, IMDS), built
         // here with our HTTPS client for IMDS: the build carries no other.
         use aws_config::provider_config::ProviderConfig;
-        let providers = ProviderConfig::default().with_http_client(limits::base_client());
+        // One HTTPS client for the region chain, the credential providers
+        // and every service client (`from_sdk_config` takes it from `sdk`).
+        let http = limits::base_client();
+        let providers = ProviderConfig::default().with_http_client(http.clone());
         let mut region = aws_config::meta::region::RegionProviderChain::first_try(
             conn.region.clone().map(Region::new),
         );
@@ -261,7 +264,7 @@ impl Aws {
         // Our HTTPS client for the credential providers too (SSO, web
         // identity, IMDS): the build carries no other.
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(limits::base_client())
+            .http_client(http)
             .region(region)
             .retry_config(retry)
             .timeout_config(timeouts)
@@ -278,7 +281,7 @@ impl Aws {
 
     pub fn from_sdk_config(sdk: &SdkConfig) -> Aws {
         let calls = Arc::new(CallLog::default());
-        let http = limits::base_client();
+        let http = sdk.http_client().unwrap_or_else(limits::base_client);
         // Each service's client: its own pace and calls-in-flight limit,
         // and the run's call log.
         let paced = |service: &str| {
