@@ -33,8 +33,8 @@ pub async fn run(config: &Config) -> Result<ExitStatus> {
             Some(live) => {
                 // Recorded as found: the next plan shows how it differs from
                 // the program, and apply reconciles it. A creation of it that
-                // was pending is settled.
-                state.pending.remove(d.key);
+                // was pending stays so: the next apply settles it, cleaning
+                // up what it may have left (import writes nothing to AWS).
                 state.resources.insert(
                     d.key.to_string(),
                     ResourceState {

@@ -290,16 +290,16 @@ pub async fn walk<E: Executor>(
                 (Action::Delete, _) | (_, None) => Props::new(),
                 (_, Some(d)) => desired_props(d, &outputs, w.schema),
             };
-            if step.action == Action::Noop {
+            // A pending creation goes to its provider, which settles it
+            // (and may have to clean up after it).
+            let pending = state.pending.contains_key(&step.resource);
+            if step.action == Action::Noop && !pending {
                 // Nothing to call; only record an adopted resource, or a
                 // state entry that differs from what is live and wanted.
                 let live = w.observed[&step.resource].clone();
-                // A pending creation of a resource that exists and is
-                // recorded is settled: the entry goes too.
-                let entry_matches = !state.pending.contains_key(&step.resource)
-                    && state.resources.get(&step.resource).is_some_and(|r| {
-                        r.properties == desired && r.outputs == live.outputs && r.id == live.id
-                    });
+                let entry_matches = state.resources.get(&step.resource).is_some_and(|r| {
+                    r.properties == desired && r.outputs == live.outputs && r.id == live.id
+                });
                 report.outcomes.insert(step.resource.clone(), Outcome::Done);
                 if !entry_matches {
                     record(state, w, step, live, desired);

@@ -58,17 +58,16 @@ pub struct Pending {
 impl State {
     /// Forgets what is settled: a recorded resource that the program no
     /// longer declares and that no longer exists (nothing is left to
-    /// delete, and `drift` would report it deleted on every run), and a
-    /// pending creation of a resource that is recorded and exists. Returns
-    /// whether anything was forgotten.
+    /// delete, and `drift` would report it deleted on every run). Pending
+    /// creations stay: only an apply's step settles one, through the
+    /// resource's provider, which cleans up what the creation may have left
+    /// (a KMS key it made before its run died). Returns whether anything
+    /// was forgotten.
     pub fn forget_settled(&mut self, declared: &[&str], exists: impl Fn(&str) -> bool) -> bool {
-        let before = (self.resources.len(), self.pending.len());
+        let before = self.resources.len();
         self.resources
             .retain(|k, _| declared.contains(&k.as_str()) || exists(k));
-        let resources = &self.resources;
-        self.pending
-            .retain(|k, _| !(resources.contains_key(k) && exists(k)));
-        before != (self.resources.len(), self.pending.len())
+        before != self.resources.len()
     }
 
     pub fn new(suffix: &str, region: &str, account: &str) -> Self {

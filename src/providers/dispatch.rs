@@ -136,7 +136,12 @@ impl Providers {
                 provider.delete(&cx, &current()?).await?;
                 Ok(None)
             }
-            Action::Noop => Ok(op.current.clone()),
+            Action::Noop => {
+                if cx.pending_since.is_some() {
+                    provider.settle(&cx, &current()?).await?;
+                }
+                Ok(op.current.clone())
+            }
         }
     }
 }

@@ -82,6 +82,18 @@ pub trait Provider: Sync {
     ) -> impl Future<Output = Result<Option<Observed>, AwsError>> + Send {
         async { Ok(None) }
     }
+
+    /// Called when a pending creation is settled by a resource found
+    /// without creating it (`cx.pending_since` says since when the creation
+    /// was pending): cleans up what that creation may have left behind.
+    /// Types found by their name leave nothing.
+    fn settle(
+        &self,
+        _cx: &Context<'_>,
+        _found: &Observed,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// A [`Provider`] with its futures boxed, so that providers of every type
@@ -120,6 +132,11 @@ pub trait DynProvider: Sync {
         aws: &'a Aws,
         desired: &'a Props,
     ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>>;
+    fn settle<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        found: &'a Observed,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
 }
 
 impl<P: Provider> DynProvider for P {
@@ -174,5 +191,12 @@ impl<P: Provider> DynProvider for P {
         desired: &'a Props,
     ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(Provider::find_unrecorded(self, aws, desired))
+    }
+    fn settle<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        found: &'a Observed,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(Provider::settle(self, cx, found))
     }
 }

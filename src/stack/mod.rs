@@ -284,17 +284,9 @@ impl Stack {
     /// when it started (an unreadable time counts as now, so that no older
     /// key is ever taken for an orphan of it).
     pub fn pending_before(&self) -> BTreeMap<String, chrono::DateTime<chrono::Utc>> {
-        let settled = |k: &String| {
-            self.observed.contains_key(k)
-                && self
-                    .state
-                    .as_ref()
-                    .is_some_and(|s| s.resources.contains_key(k))
-        };
         self.state
             .iter()
             .flat_map(|s| s.pending.iter())
-            .filter(|(k, _)| !settled(k))
             .map(|(k, p)| {
                 let since = chrono::DateTime::parse_from_rfc3339(&p.started)
                     .map(|t| t.with_timezone(&chrono::Utc))
@@ -305,8 +297,7 @@ impl Stack {
     }
 
     /// Forgets in `state` what this load found settled: recorded resources
-    /// the program no longer declares that are gone, and pending creations
-    /// of resources that are recorded and live.
+    /// the program no longer declares that are gone.
     pub fn forget_settled(&self, state: &mut State) -> bool {
         let declared: Vec<&str> = self.declared.iter().map(|d| d.key).collect();
         state.forget_settled(&declared, |k| self.observed.contains_key(k))

@@ -150,6 +150,39 @@ async fn targeted_by_alias(aws: &Aws, id: &str) -> Result<bool, AwsError> {
 /// from an older one.
 const CLOCK_SKEW_SECS: i64 = 300;
 
+/// Schedules for deletion every other enabled key that carries the stack's
+/// `tags`, was created since `since` (when a creation of the stack's key
+/// began that a killed run or a lost answer left unrecorded) and that no
+/// alias targets: an orphan of that creation. `keep` is the stack's key.
+/// Keys created before (the stack's older keys) are never touched.
+async fn sweep_orphans(
+    aws: &Aws,
+    tags: &std::collections::BTreeMap<String, String>,
+    since: chrono::DateTime<chrono::Utc>,
+    keep: &str,
+) -> Result<(), AwsError> {
+    let since = since.timestamp() - CLOCK_SKEW_SECS;
+    let extra = keys_with_tags(aws, tags).await?;
+    let orphans = extra
+        .into_iter()
+        .filter(|(created, id)| id != keep && created.secs() >= since);
+    for (_, id) in orphans {
+        // An alias that targets it makes it someone's key (a state of
+        // the same suffix elsewhere: another backend, another checkout),
+        // never an orphan of this run.
+        if targeted_by_alias(aws, &id).await? {
+            continue;
+        }
+        schedule_deletion(aws, &id, ORPHAN_WINDOW_DAYS).await?;
+        eprintln!(
+            "kms_key: key {id} carries this stack's tags but was never recorded (an earlier CreateKey whose answer was lost); \
+             kept {keep} and scheduled {id} for deletion in {ORPHAN_WINDOW_DAYS} days \
+             (`aws kms cancel-key-deletion --key-id {id}` undoes that)"
+        );
+    }
+    Ok(())
+}
+
 /// Creates the key. When a key may already exist behind the stack's back
 /// (`pending_since`: a creation was pending in state since then, i.e. an
 /// earlier run died after sending CreateKey; or an attempt here lost its
@@ -182,34 +215,10 @@ pub async fn create(
         (None, false) => None,
     };
     if let Some(since) = since {
-        let since = since.timestamp() - CLOCK_SKEW_SECS;
         let tags = super::props::map_prop(desired, "tags");
-        let extra = keys_with_tags(aws, &tags)
+        sweep_orphans(aws, &tags, since, &meta.key_id)
             .await
             .map_err(|e| Failure::partial(e, created.clone()))?;
-        let orphans = extra
-            .into_iter()
-            .filter(|(created, id)| *id != meta.key_id && created.secs() >= since);
-        for (_, id) in orphans {
-            // An alias that targets it makes it someone's key (a state of
-            // the same suffix elsewhere: another backend, another checkout),
-            // never an orphan of this run.
-            if targeted_by_alias(aws, &id)
-                .await
-                .map_err(|e| Failure::partial(e, created.clone()))?
-            {
-                continue;
-            }
-            schedule_deletion(aws, &id, ORPHAN_WINDOW_DAYS)
-                .await
-                .map_err(|e| Failure::partial(e, created.clone()))?;
-            eprintln!(
-                "kms_key: key {id} carries this stack's tags but was never recorded (an earlier CreateKey whose answer was lost); \
-                 kept {} and scheduled {id} for deletion in {ORPHAN_WINDOW_DAYS} days \
-                 (`aws kms cancel-key-deletion --key-id {id}` undoes that)",
-                meta.key_id
-            );
-        }
     }
     if bool_prop(desired, "enable_key_rotation") == Some(true) {
         retry_eventual(&[Eventual::KmsKeyNotYetVisible], || async {
@@ -410,7 +419,21 @@ impl Provider for KmsKey {
         current: &Observed,
         desired: &Props,
     ) -> Result<Observed, Failure> {
+        self.settle(cx, current).await?;
         update(cx.aws, current, desired).await
+    }
+
+    /// A pending creation settled by a key found through the alias (a
+    /// second state of the suffix made it) may still have made a key of
+    /// its own before its run died: swept as `create` would.
+    async fn settle(&self, cx: &Context<'_>, found: &Observed) -> Result<(), AwsError> {
+        match cx.pending_since {
+            Some(since) => {
+                let tags = super::props::map_prop(&found.props, "tags");
+                sweep_orphans(cx.aws, &tags, since, &found.id).await
+            }
+            None => Ok(()),
+        }
     }
 
     async fn delete(&self, cx: &Context<'_>, current: &Observed) -> Result<(), AwsError> {
