@@ -11,6 +11,8 @@ mod program;
 mod providers;
 mod render;
 mod settings;
+#[cfg(test)]
+mod sim;
 mod stack;
 mod state;
 

@@ -218,6 +218,10 @@ fn sdk_retry_and_timeouts() -> (RetryConfig, TimeoutConfig) {
 
 impl Aws {
     pub async fn connect(conn: &Connection) -> Aws {
+        #[cfg(test)]
+        if let Some(sim) = crate::sim::aws::plugged() {
+            return Aws::simulated(sim).await;
+        }
         // Regions: --region, else the region of
         // the selected profile (--profile, else AWS_PROFILE) in the AWS
         // config file, else the SDK's default chain (AWS_REGION, the default
@@ -280,6 +284,42 @@ impl Aws {
     }
 
     pub fn from_sdk_config(sdk: &SdkConfig) -> Aws {
+        Aws::with_interceptor(sdk, None)
+    }
+
+    /// The clients of a simulated AWS (`src/sim/aws`): the same clients,
+    /// retries and timeouts, with the simulation's interceptor and HTTP
+    /// client below them, and the SDK's backoff without jitter, so that a
+    /// seed replays the same history.
+    #[cfg(test)]
+    async fn simulated(sim: crate::sim::aws::Sim) -> Aws {
+        let (retry, timeouts) = sdk_retry_and_timeouts();
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(sim.http_client())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "AKIDSIMULATED",
+                "simulated",
+                None,
+                None,
+                "simulation",
+            ))
+            .endpoint_url("http://simulated.aws")
+            .retry_config(retry.with_use_static_exponential_base(true))
+            .timeout_config(timeouts)
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+            .load()
+            .await;
+        Aws::with_interceptor(
+            &sdk,
+            Some(aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(sim)),
+        )
+    }
+
+    fn with_interceptor(
+        sdk: &SdkConfig,
+        extra: Option<aws_smithy_runtime_api::client::interceptors::SharedInterceptor>,
+    ) -> Aws {
         let calls = Arc::new(CallLog::default());
         let http = sdk.http_client().unwrap_or_else(limits::base_client);
         // Each service's client: its own pace and calls-in-flight limit,
@@ -297,12 +337,13 @@ impl Aws {
         macro_rules! client {
             ($krate:ident, $service:literal) => {{
                 let (http, counter) = paced($service);
-                $krate::Client::from_conf(
-                    $krate::config::Builder::from(sdk)
-                        .http_client(http)
-                        .interceptor(counter)
-                        .build(),
-                )
+                let mut conf = $krate::config::Builder::from(sdk)
+                    .http_client(http)
+                    .interceptor(counter);
+                if let Some(x) = &extra {
+                    conf.push_interceptor(x.clone());
+                }
+                $krate::Client::from_conf(conf.build())
             }};
         }
         Aws {
@@ -322,13 +363,14 @@ impl Aws {
             // a virtual-hosted `bucket.localhost` would not resolve.
             s3: {
                 let (http, counter) = paced("s3");
-                aws_sdk_s3::Client::from_conf(
-                    aws_sdk_s3::config::Builder::from(sdk)
-                        .http_client(http)
-                        .force_path_style(sdk.endpoint_url().is_some())
-                        .interceptor(counter)
-                        .build(),
-                )
+                let mut conf = aws_sdk_s3::config::Builder::from(sdk)
+                    .http_client(http)
+                    .force_path_style(sdk.endpoint_url().is_some())
+                    .interceptor(counter);
+                if let Some(x) = &extra {
+                    conf.push_interceptor(x.clone());
+                }
+                aws_sdk_s3::Client::from_conf(conf.build())
             },
             calls,
             once: Arc::default(),
