@@ -154,6 +154,59 @@ pub struct Confirm {
     pub parallelism: usize,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum DriftAction {
+    /// Join drift reports (`drift --json` or `drift --all --json`, e.g. of
+    /// the shards of a fleet) into one, printed as text (or --json), JUnit
+    /// or Markdown; exit 0 in sync, 2 drifted, 1 if a stack could not be
+    /// checked.
+    Merge {
+        /// The JSON reports.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = DriftFormat::Text, conflicts_with = "json")]
+        format: DriftFormat,
+    },
+}
+
+/// One of N disjoint parts of the stacks (`--shard I/N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// From 1.
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || format!("{text:?} is not a shard I/N with 1 <= I <= N, such as 1/4");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether stack `suffix` is in this shard: by FNV-1a of the suffix, a
+    /// hash that no Rust or platform version changes.
+    pub fn contains(&self, suffix: &str) -> bool {
+        let hash = suffix.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100000001b3)
+        });
+        hash % self.count as u64 == (self.index - 1) as u64
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -220,10 +273,19 @@ pub enum Command {
     },
     /// Compare every resource with what was last applied; exit 0 in sync,
     /// 2 drifted, 1 error. Read-only (--publish-metric puts metrics).
+    #[command(args_conflicts_with_subcommands = true)]
     Drift {
+        #[command(subcommand)]
+        action: Option<DriftAction>,
         /// Check every stack that has a state file in --state-dir, at once.
         #[arg(long)]
         all: bool,
+        /// With --all, check only shard I of N (I from 1 to N): the stacks
+        /// whose suffix hashes to it. N runners with shards 1/N to N/N
+        /// check every stack exactly once; `drift merge` joins their
+        /// reports.
+        #[arg(long, value_name = "I/N", requires = "all", value_parser = Shard::parse)]
+        shard: Option<Shard>,
         /// The report's form: text (or --json), junit (JUnit XML: a suite
         /// per stack, a case per resource, a failure per drifted property),
         /// or markdown (tables for a CI job summary or a review comment).
@@ -390,4 +452,37 @@ pub enum StateAction {
         #[arg(long, value_name = "URL")]
         to: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shard;
+
+    #[test]
+    fn shards_are_parsed_and_checked() {
+        assert_eq!(Shard::parse("2/4"), Ok(Shard { index: 2, count: 4 }));
+        for bad in ["0/4", "5/4", "1", "a/b", "1/0", ""] {
+            let err = Shard::parse(bad).unwrap_err();
+            assert!(err.contains("is not a shard I/N"), "{bad}: {err}");
+        }
+    }
+
+    /// Every stack of a fleet is in exactly one of the N shards, and the
+    /// shards share the fleet out evenly enough to be worth splitting.
+    #[test]
+    fn shards_cover_a_fleet_once_each() {
+        let suffixes: Vec<String> = (0..100).map(|i| format!("stack{i:03}")).collect();
+        let mut sizes = [0usize; 4];
+        for s in &suffixes {
+            let homes: Vec<u32> = (1..=4)
+                .filter(|&i| Shard { index: i, count: 4 }.contains(s))
+                .collect();
+            assert_eq!(homes.len(), 1, "{s} is in shards {homes:?}");
+            sizes[homes[0] as usize - 1] += 1;
+        }
+        assert_eq!(sizes.iter().sum::<usize>(), 100);
+        assert!(sizes.iter().all(|&n| (15..=35).contains(&n)), "{sizes:?}");
+        // Stable: the same suffix, the same shard, on every machine.
+        assert!(Shard { index: 1, count: 1 }.contains("dev"));
+    }
 }

@@ -120,15 +120,22 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             destroy::run(&config, confirmation, window).await
         }
         Command::Drift {
+            action: Some(crate::cli::DriftAction::Merge { files, format }),
+            ..
+        } => drift::merge(&config, &files, format),
+        Command::Drift {
             all: false,
             format,
             publish_metric,
+            ..
         } => drift::run(&config, format, publish_metric).await,
         Command::Drift {
             all: true,
             format,
             publish_metric,
-        } => drift::run_all(&config, format, publish_metric).await,
+            shard,
+            ..
+        } => drift::run_all(&config, format, publish_metric, shard).await,
         Command::Refresh {
             resources,
             settings,

@@ -3,14 +3,14 @@
 use super::diff::diff;
 use super::model::{Kind, Observed};
 use crate::engine::state::State;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Version of `drift --json`'s schema.
 pub const DRIFT_FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     InSync,
@@ -18,7 +18,7 @@ pub enum Status {
     Deleted,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PropertyDrift {
     pub path: String,
     /// As last applied; `null` when the live resource has a field the state does not.
@@ -27,7 +27,7 @@ pub struct PropertyDrift {
     pub actual: Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceDrift {
     pub resource: String,
     #[serde(rename = "type")]
@@ -37,7 +37,7 @@ pub struct ResourceDrift {
     pub drifted_properties: Vec<PropertyDrift>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DriftSummary {
     pub in_sync: usize,
     pub modified: usize,

@@ -242,3 +242,125 @@ async fn drift_metrics_are_published_and_the_drift_alarm_watches_them() {
     assert_eq!(max("DriftedResources").await, Some(1.0));
     st.run(&["destroy", "--yes"]).ok();
 }
+
+/// `scripts/drift-fleet.sh`, the steps of `.github/workflows/drift.yml`:
+/// four shards of `drift --all --shard I/4` over three stacks check each
+/// stack exactly once, and the merge joins their reports into one JUnit
+/// file, one Markdown summary and one JSON report, exiting 2 as one stack
+/// drifted. `drift merge` refuses a stack given twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_check_each_stack_once_and_the_fleet_script_joins_their_reports() {
+    let a = TestStack::new("fleeta");
+    let stacks = [a.beside("fleeta"), a.beside("fleetb"), a.beside("fleetc")];
+    for s in &stacks {
+        s.run(&["apply", "--yes"]).ok();
+    }
+    aws_sdk_cloudwatchlogs::Client::new(&sdk().await)
+        .put_retention_policy()
+        .log_group_name(stacks[1].names().log_group)
+        .retention_in_days(1)
+        .send()
+        .await
+        .unwrap();
+    let reports = a.dir.join("reports");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = |args: &[&str]| {
+        let out = Command::new(root.join("scripts/drift-fleet.sh"))
+            .args(args)
+            .env("WEBHOOK_STACK", env!("CARGO_BIN_EXE_webhook-stack"))
+            .env(
+                "WEBHOOK_STACK_BACKEND",
+                format!("file://{}", a.state_dir().display()),
+            )
+            .env("AWS_ENDPOINT_URL", crate::common::endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .output()
+            .unwrap();
+        crate::common::Output::from(out)
+    };
+    let dir = reports.display().to_string();
+    let mut seen = Vec::new();
+    for i in 1..=4 {
+        let out = script(&["check", &i.to_string(), "4", &dir]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let report: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(reports.join(format!("drift-{i}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(report["shard"], format!("{i}/4"));
+        for s in report["stacks"].as_array().unwrap() {
+            seen.push(s["suffix"].as_str().unwrap().to_owned());
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["fleeta", "fleetb", "fleetc"],
+        "each stack in one shard"
+    );
+
+    let out = script(&["merge", &dir]);
+    assert_eq!(out.code, 2, "drifted: {}", out.stderr);
+    let merged: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("drift.json")).unwrap()).unwrap();
+    let suffixes: Vec<&str> = merged["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["suffix"].as_str().unwrap())
+        .collect();
+    assert_eq!(suffixes, ["fleeta", "fleetb", "fleetc"]);
+    assert_eq!(merged["drifted"], true);
+    assert!(
+        merged["aws_calls"]["reads"].as_u64().unwrap() > 0,
+        "the shards' calls are summed: {merged}"
+    );
+    let junit = parse_junit(
+        &std::fs::read_to_string(reports.join("drift.xml")).unwrap(),
+        &a.dir,
+    );
+    assert_eq!(junit["suites"].as_array().unwrap().len(), 3);
+    assert_eq!(junit["suites"][1]["name"], "stack fleetb");
+    assert_eq!(junit["suites"][1]["failures"], 1, "{junit}");
+    assert_eq!(junit["suites"][0]["failures"], 0);
+    let md = std::fs::read_to_string(reports.join("drift.md")).unwrap();
+    assert!(md.contains("| `fleetb` | ⚠️ drifted: 1 modified"), "{md}");
+    assert!(md.contains("| `fleeta` | ✅ in sync"), "{md}");
+
+    let twice = a.run(&[
+        "drift",
+        "merge",
+        &reports.join("drift.json").display().to_string(),
+        &reports.join("drift.json").display().to_string(),
+    ]);
+    assert_eq!(twice.code, 1);
+    assert!(
+        twice.stderr.contains("stack fleeta is in both"),
+        "{}",
+        twice.stderr
+    );
+    // A one-stack report (`drift --json`) merges too.
+    let one = stacks[0].run(&["drift", "--json"]).ok();
+    let file = reports.join("one.json");
+    std::fs::write(&file, &one.stdout).unwrap();
+    let md = a.run(&[
+        "drift",
+        "merge",
+        "--format",
+        "markdown",
+        &file.display().to_string(),
+    ]);
+    assert_eq!(md.code, 0, "{}", md.stderr);
+    assert!(
+        md.stdout.contains("| `fleeta` | ✅ in sync"),
+        "{}",
+        md.stdout
+    );
+    for s in &stacks {
+        s.run(&["destroy", "--yes"]).ok();
+    }
+}

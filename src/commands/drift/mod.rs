@@ -2,7 +2,10 @@
 //! Read-only: no AWS write, no state write, no lock.
 
 mod formats;
+mod merge;
 mod metrics;
+
+pub use merge::merge;
 
 use super::session::Session;
 use super::{connect, emit, report_calls, ExitStatus};
@@ -22,7 +25,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// One stack's drift, as `drift --json` prints it (schema in README).
-#[derive(Serialize)]
+#[derive(Serialize, serde::Deserialize)]
 struct StackDrift {
     suffix: String,
     region: String,
@@ -50,7 +53,7 @@ impl fmt::Display for DriftReport {
 }
 
 /// One stack of `drift --all`: its drift, or why it could not be checked.
-#[derive(Serialize)]
+#[derive(Serialize, serde::Deserialize)]
 #[serde(untagged)]
 enum Checked {
     Drift(StackDrift),
@@ -62,6 +65,9 @@ enum Checked {
 struct AllDriftReport {
     format_version: u32,
     checked_at: String,
+    /// `--shard I/N`: the part of the stacks this report covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<String>,
     drifted: bool,
     stacks: Vec<Checked>,
     aws_calls: CallCounts,
@@ -241,9 +247,20 @@ pub async fn run(config: &Config, format: DriftFormat, publish: bool) -> Result<
 
 /// Every stack in the backend, 16 at a time. Exit 1 if any check failed,
 /// else 2 if any stack drifted, else 0.
-pub async fn run_all(config: &Config, format: DriftFormat, publish: bool) -> Result<ExitStatus> {
+pub async fn run_all(
+    config: &Config,
+    format: DriftFormat,
+    publish: bool,
+    shard: Option<crate::cli::Shard>,
+) -> Result<ExitStatus> {
     let aws = connect(config).await;
-    let suffixes = config.backend.list(&aws).await?;
+    let suffixes: Vec<Suffix> = config
+        .backend
+        .list(&aws)
+        .await?
+        .into_iter()
+        .filter(|s| shard.is_none_or(|sh| sh.contains(s.as_str())))
+        .collect();
     let aws = super::surveying(aws, &suffixes);
     let checks = suffixes
         .iter()
@@ -271,13 +288,20 @@ pub async fn run_all(config: &Config, format: DriftFormat, publish: bool) -> Res
             .collect();
         metrics::publish(&aws, &results).await?;
     }
-    let mut report = AllDriftReport {
+    let report = AllDriftReport {
         format_version: DRIFT_FORMAT_VERSION,
         checked_at: now(),
+        shard: shard.map(|s| s.to_string()),
         drifted: false,
         stacks,
         aws_calls: aws.calls.counts(),
     };
+    Ok(finish(config, format, report))
+}
+
+/// Prints a report over many stacks as `format` says; its exit status: 1
+/// if a stack could not be checked, else 2 if one drifted, else 0.
+fn finish(config: &Config, format: DriftFormat, mut report: AllDriftReport) -> ExitStatus {
     let (drifted, failed) = report.counts();
     report.drifted = drifted > 0;
     match format {
@@ -285,11 +309,11 @@ pub async fn run_all(config: &Config, format: DriftFormat, publish: bool) -> Res
         _ => print_as(format, &report.checked_at, &report.stacks),
     }
     report_calls(config, &report.aws_calls);
-    Ok(if failed > 0 {
+    if failed > 0 {
         ExitStatus::Failure
     } else if drifted > 0 {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
-    })
+    }
 }

@@ -46,7 +46,7 @@ pub struct CallLog {
     throttled: Mutex<BTreeMap<String, u64>>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct CallCounts {
     pub reads: u64,
     pub writes: u64,
