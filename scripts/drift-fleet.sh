@@ -3,9 +3,10 @@
 # of .github/workflows/drift.yml runs (and what the tests run).
 #
 #   scripts/drift-fleet.sh check I N DIR   check shard I of N into DIR/drift-I.json
-#                                          (and put each stack's result as
-#                                          CloudWatch metrics with --publish-metric
-#                                          when DRIFT_PUBLISH_METRIC=1)
+#                                          (with DRIFT_PUBLISH_METRIC=1, each
+#                                          stack's result also as CloudWatch
+#                                          metrics; with DRIFT_RECORD=1, also
+#                                          kept in the backend for `drift history`)
 #   scripts/drift-fleet.sh merge DIR       join DIR/drift-*.json: DIR/drift.xml
 #                                          (JUnit), DIR/drift.md (Markdown, also
 #                                          appended to $GITHUB_STEP_SUMMARY when
@@ -18,17 +19,18 @@
 # binary from WEBHOOK_STACK (default: webhook-stack on the PATH).
 set -euo pipefail
 bin=${WEBHOOK_STACK:-webhook-stack}
-usage() { sed -n '4,12p' "$0" >&2; exit 1; }
+usage() { sed -n '4,14p' "$0" >&2; exit 1; }
 
 case "${1:-}" in
 check)
     [ $# -eq 4 ] || usage
     shard=$2 count=$3 dir=$4
     mkdir -p "$dir"
-    publish=()
-    [ "${DRIFT_PUBLISH_METRIC:-0}" = 1 ] && publish=(--publish-metric)
+    extra=()
+    [ "${DRIFT_PUBLISH_METRIC:-0}" = 1 ] && extra+=(--publish-metric)
+    [ "${DRIFT_RECORD:-0}" = 1 ] && extra+=(--record)
     status=0
-    "$bin" drift --all --shard "$shard/$count" --json "${publish[@]}" \
+    "$bin" drift --all --shard "$shard/$count" --json "${extra[@]}" \
         > "$dir/drift-$shard.json" || status=$?
     # 2 is "drifted": the report is written, which is this step's job.
     if [ "$status" -ne 0 ] && [ "$status" -ne 2 ]; then

@@ -167,6 +167,13 @@ pub enum DriftAction {
         #[arg(long, value_enum, default_value_t = DriftFormat::Text, conflicts_with = "json")]
         format: DriftFormat,
     },
+    /// Show what `drift --record` stored: when the stack was last checked,
+    /// whether it drifted, which resources, and since when (or --json).
+    History {
+        /// Every stack with a drift history in the backend.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// One of N disjoint parts of the stacks (`--shard I/N`).
@@ -297,6 +304,11 @@ pub enum Command {
         /// write drift then makes.
         #[arg(long)]
         publish_metric: bool,
+        /// Also store each stack's report beside its state in the backend
+        /// (the last 100 per stack), for `drift history`. Writes to the
+        /// backend only.
+        #[arg(long)]
+        record: bool,
     },
     /// Accept drift: record what is live into state (no AWS write), for
     /// every drifted resource or those named; `drift` is then clean.

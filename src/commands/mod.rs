@@ -124,18 +124,24 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             ..
         } => drift::merge(&config, &files, format),
         Command::Drift {
+            action: Some(crate::cli::DriftAction::History { all }),
+            ..
+        } => drift::history(&config, all).await,
+        Command::Drift {
             all: false,
             format,
             publish_metric,
+            record,
             ..
-        } => drift::run(&config, format, publish_metric).await,
+        } => drift::run(&config, format, publish_metric, record).await,
         Command::Drift {
             all: true,
             format,
             publish_metric,
             shard,
+            record,
             ..
-        } => drift::run_all(&config, format, publish_metric, shard).await,
+        } => drift::run_all(&config, format, publish_metric, shard, record).await,
         Command::Refresh {
             resources,
             settings,

@@ -4,6 +4,7 @@
 //! The engine and the commands see only the trait; [`Backend`] picks one.
 
 mod file;
+pub mod history;
 mod lock;
 mod s3;
 

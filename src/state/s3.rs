@@ -29,7 +29,7 @@ pub struct S3Store {
     etag: Mutex<Option<String>>,
 }
 
-fn object_key(prefix: &str, name: &str) -> String {
+pub(super) fn object_key(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {
         name.to_owned()
     } else {
@@ -51,7 +51,7 @@ fn status_and_code<E: ProvideErrorMetadata>(
 }
 
 /// A readable message: code and message, or the transport error's causes.
-fn describe<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+pub(super) fn describe<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
     operation: &'static str,
     e: SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> String {

@@ -278,6 +278,7 @@ async fn shards_check_each_stack_once_and_the_fleet_script_joins_their_reports()
             .env("AWS_REGION", "us-east-1")
             .env_remove("AWS_PROFILE")
             .env_remove("GITHUB_STEP_SUMMARY")
+            .env("DRIFT_RECORD", "1")
             .output()
             .unwrap();
         crate::common::Output::from(out)

@@ -582,3 +582,90 @@ async fn regression_force_unlock_says_so_when_its_conditional_delete_removed_not
     st.run(&["force-unlock", "dead-run"]).ok();
     assert!(object(&s3, bucket_name, key).await.is_none());
 }
+
+/// `drift --record` keeps each run's report beside the state (a local
+/// directory and an S3 prefix alike), the last 100 per stack; `drift
+/// history [--all]` says when each stack was last checked, whether it
+/// drifted, which resources, and since when.
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_history_says_when_each_stack_was_checked_and_since_when_it_drifted() {
+    let s3 = bucket("drift-history", true).await;
+    let local = TestStack::new("histlocal");
+    let remote = TestStack::with_backend("histremote", "s3://drift-history/fleet");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&crate::common::sdk().await);
+    for st in [&local, &remote] {
+        st.run(&["apply", "--yes"]).ok();
+        assert_eq!(st.run(&["drift", "--record"]).code, 0);
+        logs.put_retention_policy()
+            .log_group_name(st.names().log_group)
+            .retention_in_days(1)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(st.run(&["drift", "--record"]).code, 2);
+        assert_eq!(st.run(&["drift", "--record", "--json"]).code, 2);
+        let h = st.run(&["drift", "history", "--json"]).ok().json();
+        let s = &h["stacks"][0];
+        assert_eq!(s["suffix"], st.suffix.as_str(), "{h}");
+        assert_eq!(s["records"], 3, "{h}");
+        assert_eq!(s["status"], "drifted", "{h}");
+        assert_eq!(s["resources"], serde_json::json!(["log_group (MODIFIED)"]));
+        // Since the first of the two drifted runs, not the last.
+        assert!(s["since"].as_str().unwrap() <= s["last_checked"].as_str().unwrap());
+        let text = st.run(&["drift", "history"]).ok().stdout;
+        assert!(text.contains("log_group (MODIFIED)"), "{text}");
+        assert!(text.contains("drifted"), "{text}");
+    }
+    // Where the records are: beside the state.
+    let dir = local.state_dir().join("history/histlocal");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
+    let listed = s3
+        .list_objects_v2()
+        .bucket("drift-history")
+        .prefix("fleet/history/histremote/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.contents().len(), 3);
+    // `drift --all --record`, then --all lists every stack with a history.
+    let other = remote.beside("histother");
+    other.run(&["apply", "--yes"]).ok();
+    remote.run(&["drift", "--all", "--record"]);
+    let all = remote
+        .run(&["drift", "history", "--all", "--json"])
+        .ok()
+        .json();
+    let suffixes: Vec<&str> = all["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["suffix"].as_str().unwrap())
+        .collect();
+    assert_eq!(suffixes, ["histother", "histremote"]);
+    assert_eq!(all["stacks"][0]["status"], "in_sync");
+    assert_eq!(all["stacks"][1]["records"], 4);
+    // Only the last 100 are kept.
+    for i in 0..100 {
+        std::fs::write(
+            dir.join(format!("2000010{}T000000.{i:03}Z.json", i % 9 + 1)),
+            "{}",
+        )
+        .unwrap();
+    }
+    local.run(&["drift", "--record"]);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 100);
+    // 104 records: the 4 oldest went, the 4 real ones stay.
+    assert_eq!(names[0], "20000101T000000.036Z.json", "{names:?}");
+    assert!(
+        names[96..].iter().all(|n| !n.starts_with("2000")),
+        "{names:?}"
+    );
+    for st in [&local, &remote, &other] {
+        st.run(&["destroy", "--yes"]).ok();
+    }
+}

@@ -2,9 +2,11 @@
 //! Read-only: no AWS write, no state write, no lock.
 
 mod formats;
+mod history;
 mod merge;
 mod metrics;
 
+pub use history::history;
 pub use merge::merge;
 
 use super::session::Session;
@@ -204,10 +206,22 @@ fn print_as(format: DriftFormat, checked_at: &str, stacks: &[Checked]) {
     print!("{text}");
 }
 
-pub async fn run(config: &Config, format: DriftFormat, publish: bool) -> Result<ExitStatus> {
+pub async fn run(
+    config: &Config,
+    format: DriftFormat,
+    publish: bool,
+    record: bool,
+) -> Result<ExitStatus> {
     let Session { aws, store } = Session::open(config).await;
     let stack = check(&aws, store, &config.suffix).await;
     let checked_at = now();
+    if record {
+        let checked = match &stack {
+            Ok(d) => history::Recorded::Drift(d),
+            Err(e) => history::Recorded::Failed(format!("{e:#}")),
+        };
+        history::record(config, &aws, &config.suffix, &checked_at, checked).await?;
+    }
     if publish {
         let drifted = stack.as_ref().ok().map(drifted_count);
         metrics::publish(&aws, &[(config.suffix.to_string(), drifted)]).await?;
@@ -252,6 +266,7 @@ pub async fn run_all(
     format: DriftFormat,
     publish: bool,
     shard: Option<crate::cli::Shard>,
+    record: bool,
 ) -> Result<ExitStatus> {
     let aws = connect(config).await;
     let suffixes: Vec<Suffix> = config
@@ -288,9 +303,19 @@ pub async fn run_all(
             .collect();
         metrics::publish(&aws, &results).await?;
     }
+    let checked_at = now();
+    if record {
+        for (suffix, c) in suffixes.iter().zip(&stacks) {
+            let checked = match c {
+                Checked::Drift(d) => history::Recorded::Drift(d),
+                Checked::Failed { error, .. } => history::Recorded::Failed(error.clone()),
+            };
+            history::record(config, &aws, suffix, &checked_at, checked).await?;
+        }
+    }
     let report = AllDriftReport {
         format_version: DRIFT_FORMAT_VERSION,
-        checked_at: now(),
+        checked_at,
         shard: shard.map(|s| s.to_string()),
         drifted: false,
         stacks,
