@@ -10,7 +10,7 @@
 #   scripts/drift-fleet.sh merge DIR       join DIR/drift-*.json: DIR/drift.xml
 #                                          (JUnit), DIR/drift.md (Markdown, also
 #                                          appended to $GITHUB_STEP_SUMMARY when
-#                                          set) and DIR/drift.json
+#                                          set), DIR/drift.json and DIR/drift.html
 #
 # `check` exits 0 when its report was written (drifted or not) and 1 when
 # the run failed as a whole; `merge` exits as `drift` does: 0 in sync,
@@ -49,7 +49,7 @@ merge)
     status=0
     "$bin" drift merge --format junit "${reports[@]}" > "$dir/drift.xml" || status=$?
     "$bin" drift merge --format markdown "${reports[@]}" > "$dir/drift.md" || true
-    "$bin" drift merge --json "${reports[@]}" > "$dir/drift.json" || true
+    "$bin" drift merge --json --html "$dir/drift.html" "${reports[@]}" > "$dir/drift.json" || true
     if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
         cat "$dir/drift.md" >> "$GITHUB_STEP_SUMMARY"
     fi

@@ -54,7 +54,8 @@ stamp=$rustlib/$target/.webhook-stack-libstd-version
 # libc6-dev-arm64-cross (the arm64 glibc to link against, and the sysroot
 # qemu-aarch64-static -L /usr/aarch64-linux-gnu runs with) is only a Recommends
 # of gcc-aarch64-linux-gnu, and recommends are not installed here.
-host_packages=(rustc-web gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static)
+# chromium: the headless browser the drift page's test loads it in.
+host_packages=(rustc-web gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static chromium)
 
 apt_updated=0
 apt_update_once() {

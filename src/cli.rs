@@ -166,6 +166,9 @@ pub enum DriftAction {
         files: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = DriftFormat::Text, conflicts_with = "json")]
         format: DriftFormat,
+        /// Also write the joined report as one self-contained HTML page.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Show what `drift --record` stored: when the stack was last checked,
     /// whether it drifted, which resources, and since when (or --json).
@@ -309,6 +312,11 @@ pub enum Command {
         /// backend only.
         #[arg(long)]
         record: bool,
+        /// Also write the report as one self-contained HTML page: a grid of
+        /// stacks by resources, coloured by status, each drifted cell
+        /// opening its properties, with a filter for what drifted.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Accept drift: record what is live into state (no AWS write), for
     /// every drifted resource or those named; `drift` is then clean.

@@ -120,9 +120,14 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             destroy::run(&config, confirmation, window).await
         }
         Command::Drift {
-            action: Some(crate::cli::DriftAction::Merge { files, format }),
+            action:
+                Some(crate::cli::DriftAction::Merge {
+                    files,
+                    format,
+                    html,
+                }),
             ..
-        } => drift::merge(&config, &files, format),
+        } => drift::merge(&config, &files, format, html.as_deref()),
         Command::Drift {
             action: Some(crate::cli::DriftAction::History { all }),
             ..
@@ -132,16 +137,26 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             format,
             publish_metric,
             record,
+            html,
             ..
-        } => drift::run(&config, format, publish_metric, record).await,
+        } => drift::run(&config, format, publish_metric, record, html.as_deref()).await,
         Command::Drift {
             all: true,
             format,
             publish_metric,
             shard,
             record,
+            html,
             ..
-        } => drift::run_all(&config, format, publish_metric, shard, record).await,
+        } => {
+            let opts = drift::AllOptions {
+                publish: publish_metric,
+                shard,
+                record,
+                html,
+            };
+            drift::run_all(&config, format, opts).await
+        }
         Command::Refresh {
             resources,
             settings,

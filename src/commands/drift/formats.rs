@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::fmt::Write;
 
 /// Escapes text for an XML attribute or element.
-fn xml(text: &str) -> String {
+pub(super) fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -25,7 +25,7 @@ fn xml(text: &str) -> String {
     out
 }
 
-fn shown(v: &Value) -> String {
+pub(super) fn shown(v: &Value) -> String {
     match v {
         Value::Null => "(absent)".into(),
         Value::String(s) => s.clone(),

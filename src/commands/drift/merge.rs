@@ -80,6 +80,7 @@ pub fn merge(
     config: &Config,
     files: &[PathBuf],
     format: DriftFormat,
+    html: Option<&Path>,
 ) -> Result<super::super::ExitStatus> {
     let mut from: BTreeMap<String, &Path> = BTreeMap::new();
     let mut stacks = Vec::new();
@@ -113,5 +114,5 @@ pub fn merge(
         stacks,
         aws_calls: calls,
     };
-    Ok(finish(config, format, report))
+    finish(config, format, report, html)
 }

@@ -3,6 +3,7 @@
 
 mod formats;
 mod history;
+mod html;
 mod merge;
 mod metrics;
 
@@ -211,6 +212,7 @@ pub async fn run(
     format: DriftFormat,
     publish: bool,
     record: bool,
+    html: Option<&std::path::Path>,
 ) -> Result<ExitStatus> {
     let Session { aws, store } = Session::open(config).await;
     let stack = check(&aws, store, &config.suffix).await;
@@ -239,13 +241,21 @@ pub async fn run(
         }
         (_, Ok(stack)) => stack,
     };
-    let report = DriftReport {
+    let mut report = DriftReport {
         format_version: DRIFT_FORMAT_VERSION,
         checked_at,
         stack,
         aws_calls: aws.calls.counts(),
     };
     let (drifted, calls) = (report.stack.drifted, report.aws_calls.clone());
+    if let Some(file) = html {
+        let stacks = [Checked::Drift(report.stack)];
+        write_page(file, &report.checked_at, &stacks)?;
+        let [Checked::Drift(stack)] = stacks else {
+            unreachable!("one stack")
+        };
+        report.stack = stack;
+    }
     if format == DriftFormat::Text {
         emit(config, &report);
     } else {
@@ -261,13 +271,27 @@ pub async fn run(
 
 /// Every stack in the backend, 16 at a time. Exit 1 if any check failed,
 /// else 2 if any stack drifted, else 0.
-pub async fn run_all(
-    config: &Config,
-    format: DriftFormat,
-    publish: bool,
-    shard: Option<crate::cli::Shard>,
-    record: bool,
-) -> Result<ExitStatus> {
+/// What `drift --all` does beside checking.
+pub struct AllOptions {
+    pub publish: bool,
+    pub shard: Option<crate::cli::Shard>,
+    pub record: bool,
+    pub html: Option<std::path::PathBuf>,
+}
+
+/// Writes the HTML page of `stacks` to `file`.
+fn write_page(file: &std::path::Path, checked_at: &str, stacks: &[Checked]) -> Result<()> {
+    std::fs::write(file, html::page(checked_at, stacks))
+        .map_err(|e| anyhow::anyhow!("cannot write the drift page {}: {e}", file.display()))
+}
+
+pub async fn run_all(config: &Config, format: DriftFormat, opts: AllOptions) -> Result<ExitStatus> {
+    let AllOptions {
+        publish,
+        shard,
+        record,
+        html,
+    } = opts;
     let aws = connect(config).await;
     let suffixes: Vec<Suffix> = config
         .backend
@@ -321,24 +345,32 @@ pub async fn run_all(
         stacks,
         aws_calls: aws.calls.counts(),
     };
-    Ok(finish(config, format, report))
+    finish(config, format, report, html.as_deref())
 }
 
 /// Prints a report over many stacks as `format` says; its exit status: 1
 /// if a stack could not be checked, else 2 if one drifted, else 0.
-fn finish(config: &Config, format: DriftFormat, mut report: AllDriftReport) -> ExitStatus {
+fn finish(
+    config: &Config,
+    format: DriftFormat,
+    mut report: AllDriftReport,
+    html: Option<&std::path::Path>,
+) -> Result<ExitStatus> {
     let (drifted, failed) = report.counts();
     report.drifted = drifted > 0;
+    if let Some(file) = html {
+        write_page(file, &report.checked_at, &report.stacks)?;
+    }
     match format {
         DriftFormat::Text => emit(config, &report),
         _ => print_as(format, &report.checked_at, &report.stacks),
     }
     report_calls(config, &report.aws_calls);
-    if failed > 0 {
+    Ok(if failed > 0 {
         ExitStatus::Failure
     } else if drifted > 0 {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
-    }
+    })
 }
