@@ -8,11 +8,13 @@ use super::session::Session;
 use super::ExitStatus;
 use crate::config::Config;
 use crate::engine::drift::{detect, Status};
-use crate::settings::{self, Form, SETTINGS};
+use crate::engine::model::Observed;
+use crate::settings::{self, Form, SETTINGS, TAG_PREFIX};
 use crate::stack::{SettingsFrom, Stack};
 use anyhow::{bail, Result};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::fmt;
 
 #[derive(Serialize)]
@@ -22,7 +24,7 @@ struct Change {
     live: Value,
     /// The setting it was saved as (`--settings`); `None`: the next plan
     /// reverts it.
-    setting: Option<&'static str>,
+    setting: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -56,7 +58,7 @@ impl fmt::Display for RefreshReport {
                 _ => writeln!(f, "{}: live values recorded", r.resource)?,
             }
             for c in &r.changes {
-                let fate = match c.setting {
+                let fate = match &c.setting {
                     Some(key) => format!("saved as setting {key}: the next plan keeps it"),
                     None => format!("the next plan reverts it to {}", c.recorded),
                 };
@@ -77,6 +79,29 @@ fn setting_for(resource: &str, path: &str, live: &Value) -> Option<(&'static str
         _ => live.clone(),
     };
     Some((row.key, value))
+}
+
+/// A tag found the same on every resource that carries tags is an extra
+/// tag of the stack (`--tag KEY=VALUE`): its setting `tags.KEY` and live
+/// value (null: removed everywhere). A tag on some resources only is not.
+fn extra_tag(
+    path: &str,
+    live: &Value,
+    observed: &BTreeMap<String, Observed>,
+) -> Option<(String, Value)> {
+    let key = path.strip_prefix(TAG_PREFIX)?;
+    if key.contains('.') || ["Project", "Environment", "ManagedBy"].contains(&key) {
+        return None;
+    }
+    let tagged: Vec<&Value> = observed
+        .values()
+        .filter_map(|o| o.props.get("tags"))
+        .collect();
+    let everywhere = !tagged.is_empty()
+        && tagged
+            .iter()
+            .all(|t| t.get(key).unwrap_or(&Value::Null) == live);
+    everywhere.then(|| (format!("{TAG_PREFIX}{key}"), live.clone()))
 }
 
 pub async fn run(
@@ -128,10 +153,20 @@ pub async fn run(
                 .iter()
                 .map(|p| {
                     let found = with_settings
-                        .then(|| setting_for(&d.resource, &p.path, &p.actual))
+                        .then(|| {
+                            setting_for(&d.resource, &p.path, &p.actual)
+                                .map(|(k, v)| (k.to_owned(), v))
+                                .or_else(|| extra_tag(&p.path, &p.actual, &stack.observed))
+                        })
                         .flatten();
-                    if let Some((key, value)) = &found {
-                        saved.insert((*key).to_owned(), value.clone());
+                    match &found {
+                        Some((key, Value::Null)) => {
+                            saved.remove(key);
+                        }
+                        Some((key, value)) => {
+                            saved.insert(key.clone(), value.clone());
+                        }
+                        None => {}
                     }
                     Change {
                         path: p.path.clone(),
@@ -227,5 +262,48 @@ mod tests {
         // Not a setting: the plan reverts it.
         assert_eq!(setting_for("kms_key", "policy", &json!({})), None);
         assert_eq!(setting_for("function", "memory_size", &Value::Null), None);
+    }
+
+    #[test]
+    fn a_tag_found_on_every_tagged_resource_is_an_extra_tag() {
+        let live = |tags: Value| Observed {
+            id: "x".into(),
+            props: [("tags".to_string(), tags)].into(),
+            outputs: Default::default(),
+        };
+        let mut observed: BTreeMap<String, Observed> = [
+            (
+                "function".to_string(),
+                live(json!({"ManagedBy": "webhook-stack", "Owner": "ops"})),
+            ),
+            (
+                "table".to_string(),
+                live(json!({"ManagedBy": "webhook-stack", "Owner": "ops"})),
+            ),
+        ]
+        .into();
+        // An alias carries no tags: it does not count.
+        observed.insert(
+            "kms_alias".into(),
+            Observed {
+                id: "alias/x".into(),
+                props: Default::default(),
+                outputs: Default::default(),
+            },
+        );
+        assert_eq!(
+            extra_tag("tags.Owner", &json!("ops"), &observed),
+            Some(("tags.Owner".into(), json!("ops")))
+        );
+        // Removed everywhere: the setting goes.
+        assert_eq!(
+            extra_tag("tags.Gone", &Value::Null, &observed),
+            Some(("tags.Gone".into(), Value::Null))
+        );
+        // On one resource only, or a tag the stack sets: not a setting.
+        observed.insert("role".into(), live(json!({"ManagedBy": "webhook-stack"})));
+        assert_eq!(extra_tag("tags.Owner", &json!("ops"), &observed), None);
+        assert_eq!(extra_tag("tags.ManagedBy", &json!("x"), &observed), None);
+        assert_eq!(extra_tag("memory_size", &json!(1), &observed), None);
     }
 }
