@@ -336,6 +336,23 @@ pub enum Command {
     },
     /// Print the stack's outputs.
     Outputs,
+    /// Print the IAM policy (JSON) that the caller needs for this stack:
+    /// every action the commands call, on the stack's exact ARNs, for the
+    /// backend and the settings in use (saved, or given here).
+    Permissions {
+        /// Only what plan, drift (with --publish-metric and --record),
+        /// outputs, refresh and the state commands need.
+        #[arg(long)]
+        read_only: bool,
+        /// For every stack of the backend, and `--all`'s listings.
+        #[arg(long)]
+        all: bool,
+        /// The account the ARNs name (default: the caller's, from STS).
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        #[command(flatten)]
+        tuning: Tuning,
+    },
     /// Record resources that already exist under the stack's names (e.g.
     /// created by the CloudFormation stack) in state, without changing them.
     Import,

@@ -7,6 +7,7 @@ mod engine;
 mod function;
 mod names;
 mod package;
+mod permissions;
 mod program;
 mod providers;
 mod render;

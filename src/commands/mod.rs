@@ -10,6 +10,7 @@ mod invoke;
 mod logs;
 mod outputs;
 mod package;
+mod permissions;
 mod plan;
 mod printer;
 mod refresh;
@@ -163,6 +164,15 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             yes,
         } => refresh::run(&config, &resources, settings, yes).await,
         Command::Outputs => outputs::run(&config).await,
+        Command::Permissions {
+            read_only,
+            all,
+            account,
+            tuning,
+        } => {
+            let given = from_flags(&tuning.given)?;
+            permissions::run(&config, read_only, all, account, &given).await
+        }
         Command::Completions { shell } => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

@@ -47,6 +47,9 @@ pub struct Harness {
     pub calls: u64,
     /// The handler variant last deployed, which plans use.
     pub code: std::cell::Cell<u8>,
+    /// Every operation called, and whether only read-only commands called
+    /// it in its step.
+    pub ops: BTreeSet<(bool, &'static str, &'static str)>,
 }
 
 impl Drop for Harness {
@@ -104,6 +107,7 @@ impl Harness {
             foreign: BTreeSet::new(),
             calls: 0,
             code: std::cell::Cell::new(0),
+            ops: BTreeSet::new(),
         }
     }
 
@@ -282,6 +286,17 @@ impl Harness {
         (ran, wrote)
     }
 
+    fn note_ops(&mut self, read_only: bool) {
+        let served: Vec<_> = self
+            .sim
+            .lock()
+            .served
+            .iter()
+            .map(|s| (read_only, s.service, s.op))
+            .collect();
+        self.ops.extend(served);
+    }
+
     /// What a successful `import` recorded is the stack's from then on:
     /// importing is how a user hands a resource to the stack.
     fn adopt_imported(&mut self, dir: &Path, outcome: &[(&Command, Ran)]) {
@@ -333,6 +348,7 @@ impl Harness {
                     );
                 }
                 let after_world = self.world();
+                self.note_ops(c.read_only());
                 self.calls += self.sim.lock().served.len() as u64;
                 self.adopt_imported(&other, &[(c, ran)]);
                 invariants::other_state(self, &before, &after_world, c, ran, index)?;
@@ -345,6 +361,7 @@ impl Harness {
             }
         }
         self.calls += self.sim.lock().served.len() as u64;
+        self.note_ops(outcome.iter().all(|(c, _)| c.read_only()));
         self.adopt_imported(&self.main.clone(), &outcome);
         if std::env::var_os(TRACE_VAR).is_some() {
             eprintln!(
@@ -369,6 +386,19 @@ impl Harness {
 /// Runs a whole history on a fresh runtime with a paused clock. Returns the
 /// number of AWS calls served, or the first violation.
 pub fn run_history(history: &History) -> Result<u64, Violation> {
+    run(history).map(|h| h.calls)
+}
+
+/// The operations a history's commands called, with whether only
+/// read-only commands called them in their step.
+pub fn operations(history: &History) -> BTreeSet<(bool, &'static str, &'static str)> {
+    match run(history) {
+        Ok(h) => h.ops.clone(),
+        Err(_) => BTreeSet::new(),
+    }
+}
+
+fn run(history: &History) -> Result<Harness, Violation> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
@@ -379,6 +409,6 @@ pub fn run_history(history: &History) -> Result<u64, Violation> {
         for (i, step) in history.steps.iter().enumerate() {
             h.step(i, step).await?;
         }
-        Ok(h.calls)
+        Ok(h)
     })
 }

@@ -175,3 +175,68 @@ fn two_states_of_a_suffix_and_a_killed_key_creation_leave_no_orphan_key() {
         panic!("{v}");
     }
 }
+
+/// Every operation the commands called over 100 histories (with the
+/// stack's state on S3 in some, alarms and the dead-letter queue on and
+/// off) is allowed by the policy `permissions` prints, and every operation
+/// a read-only command called, by the `--read-only` policy.
+#[test]
+fn every_call_the_commands_make_is_in_the_printed_policy() {
+    use crate::permissions::{policy, Scope};
+    let mut ops = std::collections::BTreeSet::new();
+    for seed in 0..100 {
+        ops.extend(super::run::operations(&super::history::generate(seed, 30)));
+    }
+    assert!(ops.len() > 60, "{} operations seen", ops.len());
+    let suffix = crate::names::Suffix::parse(super::run::SUFFIX).unwrap();
+    let settings = crate::settings::resolve(
+        &[
+            ("alarms".to_string(), serde_json::json!(true)),
+            ("dead_letter_queue".to_string(), serde_json::json!(true)),
+        ]
+        .into(),
+        &Default::default(),
+    )
+    .unwrap()
+    .0;
+    let backend = crate::state::Backend::parse("s3://sim-state/main").unwrap();
+    let actions = |read_only: bool| -> std::collections::BTreeSet<String> {
+        let doc = policy(&Scope {
+            suffixes: std::slice::from_ref(&suffix),
+            region: "us-east-1",
+            account: "123456789012",
+            settings: std::slice::from_ref(&settings),
+            backend: &backend,
+            read_only,
+            all: true,
+        });
+        doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["Action"].as_array().unwrap().iter())
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (full, read_only) = (actions(false), actions(true));
+    let action = |service: &str, op: &str| match (service, op) {
+        // GetCallerIdentity needs no permission.
+        ("sts", _) => None,
+        ("s3", "ListObjectsV2") => Some("s3:ListBucket".to_owned()),
+        ("lambda", "Invoke") => Some("lambda:InvokeFunction".to_owned()),
+        (s, o) => Some(format!("{s}:{o}")),
+    };
+    let mut missing = Vec::new();
+    for (by_read_only, service, op) in &ops {
+        let Some(a) = action(service, op) else {
+            continue;
+        };
+        if !full.contains(&a) {
+            missing.push(format!("{a} (full policy)"));
+        }
+        if *by_read_only && !read_only.contains(&a) {
+            missing.push(format!("{a} (read-only policy)"));
+        }
+    }
+    assert!(missing.is_empty(), "called but not allowed: {missing:?}");
+}

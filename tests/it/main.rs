@@ -20,6 +20,7 @@ mod kill;
 mod lifecycle;
 mod operate;
 mod ownership;
+mod permissions;
 mod quota;
 mod refresh;
 mod regressions;

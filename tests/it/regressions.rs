@@ -36,6 +36,15 @@ async fn regression_a_refused_delete_in_a_replace_keeps_the_resource_in_state() 
         let proxy = Proxy::start(&["--rule", rule]);
         let out = st.run_via(&proxy, &["apply", "--yes", "--replace", resource]);
         assert_eq!(out.code, 1, "{}", out.stdout);
+        if resource == "kms_key" {
+            // A refusal names the action and says what prints the policy.
+            assert!(
+                out.stderr.contains("not authorized to perform: kms:ScheduleKeyDeletion")
+                    && out.stderr.contains("`webhook-stack permissions` prints the IAM policy"),
+                "{}",
+                out.stderr
+            );
+        }
         let state = st.state();
         assert!(
             state["pending"].get(resource).is_none(),

@@ -35,7 +35,7 @@ where
         SdkError::ServiceError(se) => {
             let e = se.err();
             let status = se.raw().status().as_u16();
-            AwsError {
+            let mut error = AwsError {
                 operation,
                 code: e.code().map(str::to_owned),
                 message: match e.message() {
@@ -48,7 +48,11 @@ where
                     ),
                     None => format!("HTTP {status}"),
                 },
+            };
+            if is_access_denied(error.code.as_deref()) {
+                error.message.push_str(PERMISSIONS_HINT);
             }
+            error
         }
         _ => {
             let chain = causes(&err);
@@ -66,6 +70,24 @@ where
             }
         }
     }
+}
+
+/// What a refusal adds to AWS's own words (which name the action and the
+/// resource).
+pub const PERMISSIONS_HINT: &str =
+    " (`webhook-stack permissions` prints the IAM policy this stack needs)";
+
+/// AWS's codes for "this caller may not": each service has its own.
+pub fn is_access_denied(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "AccessDenied"
+                | "AccessDeniedException"
+                | "UnauthorizedOperation"
+                | "AuthorizationError"
+        )
+    )
 }
 
 /// No credential source gave any: the sources tried (the SDK's own list when
