@@ -27,12 +27,17 @@ pub async fn run(config: &Config, opts: Confirmation, window_days: i32) -> Resul
     stack.check_guards("destroy", &plan)?;
     let mut state = stack.state_or_new();
     // Resources recorded in state, or whose creation was pending, that do
-    // not exist need no call: forget them.
+    // not exist need no call: forget them. So does a pending creation whose
+    // name someone else's resource holds now: nothing of the stack's is
+    // there to delete.
+    let someone_elses = |k: &String| {
+        !state.resources.contains_key(k) && stack.foreign.iter().any(|f| &f.resource == k)
+    };
     let gone: Vec<String> = state
         .resources
         .keys()
         .chain(state.pending.keys())
-        .filter(|k| !stack.observed.contains_key(*k))
+        .filter(|k| !stack.observed.contains_key(*k) || someone_elses(k))
         .cloned()
         .collect();
     let forget = |state: &mut crate::state::State| {

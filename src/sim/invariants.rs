@@ -47,20 +47,31 @@ fn alive(world: &World, item: &Item) -> bool {
             .is_some_and(|k| k.state != KeyState::PendingDeletion)
 }
 
-/// Made by this stack: carries its tags (an alias has none: every alias
-/// not made out of band), and was not made out of band as someone else's.
-fn owned(item: &Item, foreign: &Foreign) -> bool {
+/// Made by this stack: carries its tags, or is its alias targeting a key
+/// that does (an alias has no tags of its own); and was not made out of
+/// band as someone else's.
+fn owned(world: &World, item: &Item, foreign: &Foreign) -> bool {
     if foreign.contains(&(item.kind, item.id.clone())) {
         return false;
     }
-    (item.kind == "aws:kms/alias"
-        && item.id
-            == crate::program::name(
-                &crate::names::Suffix::parse(SUFFIX).expect("suffix"),
-                "kms_alias",
-            ))
-        || (item.tags.get("ManagedBy").map(String::as_str) == Some("webhook-stack")
-            && item.tags.get("Environment").map(String::as_str) == Some(SUFFIX))
+    let ours = |tags: &std::collections::BTreeMap<String, String>| {
+        tags.get("ManagedBy").map(String::as_str) == Some("webhook-stack")
+            && tags.get("Environment").map(String::as_str) == Some(SUFFIX)
+    };
+    if item.kind == "aws:kms/alias" {
+        let name = crate::program::name(
+            &crate::names::Suffix::parse(SUFFIX).expect("suffix"),
+            "kms_alias",
+        );
+        return item.id == name
+            && world
+                .kms
+                .aliases
+                .get(&item.id)
+                .and_then(|a| world.kms.keys.get(&a.target))
+                .is_some_and(|k| ours(&k.tags));
+    }
+    ours(&item.tags)
 }
 
 fn recorded(state: &Option<State>, kind: &str, id: &str) -> bool {
@@ -71,17 +82,22 @@ fn recorded(state: &Option<State>, kind: &str, id: &str) -> bool {
     })
 }
 
-/// Recorded, or named by a pending creation of the state (which the
-/// state's next apply finds by that name). A key has no name: only its
-/// record accounts for it.
-fn accounted(state: &Option<State>, kind: &str, id: &str) -> bool {
+/// Recorded, or possibly made by a pending creation of the state (which
+/// the state's next apply settles): a named resource under the pending
+/// entry's name, a key created since the entry began.
+fn accounted(state: &Option<State>, world: &World, kind: &str, id: &str) -> bool {
     let suffix = crate::names::Suffix::parse(SUFFIX).expect("suffix");
+    let since = |started: &str| {
+        chrono::DateTime::parse_from_rfc3339(started).map_or(i64::MIN, |t| t.timestamp())
+    };
     recorded(state, kind, id)
         || state.as_ref().is_some_and(|s| {
             s.pending.iter().any(|(k, p)| {
                 p.kind.token() == kind
-                    && kind != "aws:kms/key"
-                    && crate::program::name(&suffix, k) == id
+                    && match world.kms.keys.get(id) {
+                        Some(key) if kind == "aws:kms/key" => key.created >= since(&p.started) - 1,
+                        _ => crate::program::name(&suffix, k) == id,
+                    }
             })
         })
 }
@@ -166,7 +182,7 @@ pub fn state_keeps_owned(
         let live = items
             .iter()
             .find(|i| i.kind == r.kind.token() && i.id == r.id)
-            .filter(|i| alive(&after.world, i) && owned(i, &h.foreign));
+            .filter(|i| alive(&after.world, i) && owned(&after.world, i, &h.foreign));
         // A pending creation counts: the next run finds it by name.
         let pending = after
             .main
@@ -216,9 +232,9 @@ pub fn read_only_writes_nothing(
 pub fn no_orphans(h: &Harness, after: &Observation, step: usize) -> Result<(), Violation> {
     for item in after.world.inventory() {
         if alive(&after.world, &item)
-            && owned(&item, &h.foreign)
-            && !accounted(&after.main, item.kind, &item.id)
-            && !accounted(&after.other, item.kind, &item.id)
+            && owned(&after.world, &item, &h.foreign)
+            && !accounted(&after.main, &after.world, item.kind, &item.id)
+            && !accounted(&after.other, &after.world, item.kind, &item.id)
         {
             return fail(
                 "no_orphans",
@@ -303,8 +319,8 @@ pub fn destroy_leaves_nothing(
     }
     for item in after.world.inventory() {
         if alive(&after.world, &item)
-            && owned(&item, &h.foreign)
-            && !accounted(&after.other, item.kind, &item.id)
+            && owned(&after.world, &item, &h.foreign)
+            && !accounted(&after.other, &after.world, item.kind, &item.id)
         {
             return fail(
                 "destroy_leaves_nothing",

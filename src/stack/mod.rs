@@ -218,7 +218,36 @@ impl Stack {
             }
         }
         let graph = Graph::new(declared.iter().map(|d| (d.key, d.dependencies())))?;
-        let foreign = ownership::foreign(&declared, state.as_ref(), &observed, suffix.as_str());
+        let mut foreign = ownership::foreign(&declared, state.as_ref(), &observed, suffix.as_str());
+        // A pending creation whose name someone else's resource holds now
+        // (an alias retargeted to another key): what the killed run made,
+        // if anything, is found by the stack's tags instead.
+        if let Some(s) = &state {
+            let mut found_ours = false;
+            for d in &declared {
+                if !s.pending.contains_key(d.key) || !foreign.iter().any(|f| f.resource == d.key) {
+                    continue;
+                }
+                let wanted = crate::engine::plan::desired_props(
+                    d,
+                    &Default::default(),
+                    &providers::Registry,
+                );
+                let found = providers::find_unrecorded(aws, d.kind, &wanted)
+                    .await
+                    .map_err(|error| StackError::Read {
+                        resource: d.key.to_string(),
+                        error,
+                    })?;
+                if let Some(o) = found {
+                    observed.insert(d.key.to_string(), o);
+                    found_ours = true;
+                }
+            }
+            if found_ours {
+                foreign = ownership::foreign(&declared, state.as_ref(), &observed, suffix.as_str());
+            }
+        }
         Ok(Stack {
             ctx,
             declared,
