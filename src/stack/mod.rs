@@ -201,17 +201,7 @@ impl Stack {
                 if observed.contains_key(d.key) || !s.pending.contains_key(d.key) {
                     continue;
                 }
-                let wanted = crate::engine::plan::desired_props(
-                    d,
-                    &Default::default(),
-                    &providers::Registry,
-                );
-                let found = providers::find_unrecorded(aws, d.kind, &wanted)
-                    .await
-                    .map_err(|error| StackError::Read {
-                        resource: d.key.to_string(),
-                        error,
-                    })?;
+                let found = find_pending(aws, d).await?;
                 if let Some(o) = found {
                     observed.insert(d.key.to_string(), o);
                 }
@@ -228,17 +218,7 @@ impl Stack {
                 if !s.pending.contains_key(d.key) || !foreign.iter().any(|f| f.resource == d.key) {
                     continue;
                 }
-                let wanted = crate::engine::plan::desired_props(
-                    d,
-                    &Default::default(),
-                    &providers::Registry,
-                );
-                let found = providers::find_unrecorded(aws, d.kind, &wanted)
-                    .await
-                    .map_err(|error| StackError::Read {
-                        resource: d.key.to_string(),
-                        error,
-                    })?;
+                let found = find_pending(aws, d).await?;
                 if let Some(o) = found {
                     observed.insert(d.key.to_string(), o);
                     found_ours = true;
@@ -351,4 +331,16 @@ impl Stack {
             .map(|(k, u)| (k.clone(), u.value.clone()))
             .collect()
     }
+}
+
+/// What a creation of `d` that a killed run started may have made, found
+/// by the provider's own search (the key: by the stack's tags).
+async fn find_pending(aws: &Aws, d: &Declared) -> Result<Option<Observed>, StackError> {
+    let wanted = crate::engine::plan::desired_props(d, &Default::default(), &providers::Registry);
+    providers::find_unrecorded(aws, d.kind, &wanted)
+        .await
+        .map_err(|error| StackError::Read {
+            resource: d.key.to_string(),
+            error,
+        })
 }
