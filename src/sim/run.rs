@@ -50,6 +50,8 @@ pub struct Harness {
     /// Every operation called, and whether only read-only commands called
     /// it in its step.
     pub ops: BTreeSet<(bool, &'static str, &'static str)>,
+    /// How each command of the stack's state ended, in order.
+    pub ran: Vec<Ran>,
 }
 
 impl Drop for Harness {
@@ -108,6 +110,7 @@ impl Harness {
             calls: 0,
             code: std::cell::Cell::new(0),
             ops: BTreeSet::new(),
+            ran: Vec::new(),
         }
     }
 
@@ -190,7 +193,10 @@ impl Harness {
                 let file = dir.join("saved.plan").display().to_string();
                 vec![
                     [s(&["plan", "--out", &file]), zip(1), settings(flags)].concat(),
-                    s(&["apply", "--yes", &file]),
+                    // The same code as the plan: without it, apply would
+                    // package the checkout's handler (a cross build when
+                    // none is cached) and refuse the plan as stale.
+                    [s(&["apply", "--yes", &file]), zip(1)].concat(),
                 ]
             }
             Command::Destroy => vec![s(&["destroy", "--yes"])],
@@ -361,6 +367,7 @@ impl Harness {
             }
         }
         self.calls += self.sim.lock().served.len() as u64;
+        self.ran.extend(outcome.iter().map(|o| o.1));
         self.note_ops(outcome.iter().all(|(c, _)| c.read_only()));
         self.adopt_imported(&self.main.clone(), &outcome);
         if std::env::var_os(TRACE_VAR).is_some() {
@@ -387,6 +394,12 @@ impl Harness {
 /// number of AWS calls served, or the first violation.
 pub fn run_history(history: &History) -> Result<u64, Violation> {
     run(history).map(|h| h.calls)
+}
+
+/// How each command of the stack's state ended (the second state's
+/// commands aside), or the first violation.
+pub fn outcomes(history: &History) -> Result<Vec<Ran>, Violation> {
+    run(history).map(|h| h.ran.clone())
 }
 
 /// The operations a history's commands called, with whether only

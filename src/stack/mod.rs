@@ -173,6 +173,17 @@ impl Stack {
             )?;
         }
 
+        // What a pending creation's name finds is the stack's only if it
+        // carries the stack's tags: a same-named resource of someone else's
+        // is nothing to delete, and its pending entry is settled (`destroy`
+        // forgets it).
+        let pending = pending.into_iter().map(|(key, result)| {
+            let ours = |o: &Observed| {
+                !o.props.contains_key("tags")
+                    || ownership::untagged_reason(o, suffix.as_str()).is_none()
+            };
+            (key, result.map(|found| found.filter(ours)))
+        });
         let mut observed = BTreeMap::new();
         for (key, result) in found.into_iter().chain(orphans).chain(pending) {
             match result {

@@ -34,7 +34,7 @@ macro_rules! operations {
                 return Some($crate::sim::aws::Call::new(
                     $service,
                     stringify!($op),
-                    format!("{i:?}"),
+                    $crate::sim::aws::printed_hash(&i),
                     move |w| $handler(w, &i).map(aws_smithy_runtime_api::client::interceptors::context::Output::erase),
                     |f| aws_smithy_runtime_api::client::interceptors::context::Error::erase(
                         operations!(@error f, $krate::operation::$module::$error $(, $conv)?)
@@ -189,17 +189,60 @@ type Handler = Box<dyn Fn(&mut World) -> Answer<Output> + Send + Sync>;
 pub struct Call {
     pub service: &'static str,
     pub op: &'static str,
-    /// The input, printed: what tells two calls of one operation apart.
-    pub input: String,
+    /// What tells two calls of one operation apart: a hash of the input
+    /// as printed, its bytes taken in sorted order (the printed input of a
+    /// map, such as tags or attributes, lists the entries in an order that
+    /// changes from run to run).
+    pub input: u64,
     run: Handler,
     error: fn(&Fail) -> OpError,
+}
+
+/// FNV-1a over the bytes of `value` printed with `{:?}`, in sorted order.
+/// Counted as they are printed: nothing is allocated or sorted.
+pub fn printed_hash(value: &impl std::fmt::Debug) -> u64 {
+    let mut counts = ByteCounts([0; 256]);
+    std::fmt::write(&mut counts, format_args!("{value:?}")).expect("printing to counts");
+    counts.hash()
+}
+
+/// FNV-1a over the bytes of `text`, in sorted order.
+pub fn text_hash(text: &str) -> u64 {
+    let mut counts = ByteCounts([0; 256]);
+    std::fmt::Write::write_str(&mut counts, text).expect("counting");
+    counts.hash()
+}
+
+/// How many times each byte value occurs.
+struct ByteCounts([u64; 256]);
+
+impl std::fmt::Write for ByteCounts {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for b in s.bytes() {
+            self.0[b as usize] += 1;
+        }
+        Ok(())
+    }
+}
+
+impl ByteCounts {
+    /// FNV-1a over the bytes in sorted order.
+    fn hash(&self) -> u64 {
+        let mut h: u64 = 0xcbf29ce484222325;
+        for (b, n) in self.0.iter().enumerate() {
+            for _ in 0..*n {
+                h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+            }
+        }
+        h
+    }
 }
 
 impl Call {
     pub fn new(
         service: &'static str,
         op: &'static str,
-        input: String,
+        input: u64,
         run: impl Fn(&mut World) -> Answer<Output> + Send + Sync + 'static,
         error: fn(&Fail) -> OpError,
     ) -> Call {

@@ -167,7 +167,7 @@ pub fn decode(input: &Input) -> Option<Call> {
         return Some(Call::new(
             "s3",
             "PutObject",
-            format!("{i:?}"),
+            super::printed_hash(&i),
             move |w| put_object(w, &put).map(Output::erase),
             |f| OpError::erase(PutObjectError::generic(f.metadata())),
         ));

@@ -145,11 +145,7 @@ impl Shared {
                 });
             }
         }
-        // Its bytes sorted: the printed input of a map (tags, attributes)
-        // lists the entries in an order that changes from run to run.
-        let mut bytes = call.input.clone().into_bytes();
-        bytes.sort_unstable();
-        let input = hash(&bytes);
+        let input = call.input;
         let n = self.seen.entry((call.op, input)).or_default();
         *n += 1;
         let roll = mix(&[self.seed, self.step, hash(call.op.as_bytes()), input, *n]) % 1000;

@@ -74,7 +74,7 @@ pub fn decode(input: &Input) -> Option<Call> {
                 return Some(Call::new(
                     "sqs",
                     stringify!($op),
-                    text,
+                    super::text_hash(&text),
                     move |w| $handler(w, &i).map(Output::erase),
                     |f| OpError::erase($error::generic(f.metadata())),
                 ));
