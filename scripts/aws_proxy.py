@@ -7,7 +7,8 @@ adds latency and injects faults. Python 3.11 standard library only.
         [--rule 'Lambda.CreateFunction:3:InvalidParameterValueException:The role ...'] \
         [--rule 'S3.PutObject:1:412/PreconditionFailed:At least one of the pre-conditions ...'] \
         [--rule 'Lambda.CreateFunction:1:HOLD:'] [--rate-limit IAM=20] \
-        [--max-requests N] [--max-seconds S] [--stats-file F] [--log F]
+        [--max-requests N] [--max-seconds S] [--stats-file F] [--log F] \
+        [--policy policy.json [--principal arn:aws:iam::123456789012:user/deployer]]
 
 The first line on stdout is `listening on http://127.0.0.1:PORT`; point the
 client at it (`AWS_ENDPOINT_URL=http://127.0.0.1:PORT`).
@@ -40,7 +41,10 @@ status, as with real S3).
 
 Per request, in this order:
   1. `--latency-ms` is slept (every request, faulted or not: a real round trip);
-  2. a `--rule OP:N:CODE:MESSAGE` answers the first N requests of OP with
+  2. with `--policy`, the request is authorized (see Authorization below): a
+     refused one is answered with the service's AccessDenied, is never
+     forwarded nor faulted, takes no rule and draws nothing from the RNG;
+  3. a `--rule OP:N:CODE:MESSAGE` answers the first N requests of OP with
      HTTP 400 and that AWS error (e.g. IAM propagation errors, to exercise the
      client's eventual-consistency retries); rules draw nothing from the RNG.
      CODE may carry a status, `STATUS/CODE`: `412/PreconditionFailed`,
@@ -55,7 +59,7 @@ Per request, in this order:
      its request is waiting (e.g. to kill or race a client mid-call). Holding
      blocks only that request's connection. A held request is released at
      the latest when the proxy stops or after --max-seconds;
-  3. with `--rate-limit SERVICE=RATE` (repeatable, e.g. `IAM=20`, RATE in
+  4. with `--rate-limit SERVICE=RATE` (repeatable, e.g. `IAM=20`, RATE in
      calls per second, a float; SERVICE as in the operation names, case
      ignored): a token bucket per service, holding at most max(RATE, 1)
      tokens (a one-second burst) and refilled continuously at RATE. A request
@@ -63,7 +67,7 @@ Per request, in this order:
      (below) without being forwarded and draws nothing from the RNG, like
      AWS refusing a burst (IAM's ~20 calls/s). Requests answered by a rule
      take no token;
-  4. with probability `--fault-rate`, a fault drawn uniformly from `--faults`:
+  5. with probability `--fault-rate`, a fault drawn uniformly from `--faults`:
        throttle  HTTP 400 ThrottlingException (JSON services), 400 Throttling
                  (IAM/STS/CloudWatch XML), 429 TooManyRequestsException (Lambda
                  REST), 503 SlowDown (S3): all in the SDK's list of throttling
@@ -78,7 +82,7 @@ Per request, in this order:
                  avoid. `--drop-mode after` forwards first, then drops, to test
                  exactly that;
        latency   an extra random 0.5-2 s before forwarding (answer is normal);
-  5. otherwise the request is forwarded.
+  6. otherwise the request is forwarded.
 
 Faults are drawn independently per request from one `random.Random(seed)`:
 the sequence of decisions is repeatable, though which request gets which
@@ -104,6 +108,33 @@ conditional headers: If-Match, If-None-Match, Range); any other request
 empties the cache. It takes the emulator's own speed (one Python
 process) out of read-only measurements such as `drift --all` over 50 stacks.
 
+Authorization (`--policy FILE`, scripts/aws_authz.py): FILE holds an IAM
+policy document, or a JSON list of documents that all apply, attached to
+`--principal` (default arn:aws:iam::123456789012:user/deployer, moto's
+account). Each request is decided as IAM decides it for identity-based
+policies: explicit deny, else allow, else implicit deny, per action and
+resource ARN (the principal's account, the region of the request's SigV4
+credential scope), with condition keys such as aws:ResourceTag/K (the
+resource's tags as the emulator holds them now), aws:RequestTag/K,
+aws:TagKeys, iam:PassedToService, kms:ResourceAliases,
+cloudwatch:namespace and s3:prefix. A request may take several checks:
+UpdateAlias its alias, old and new key; CreateFunction iam:PassRole on its
+role and, with a KMSKeyArn, kms:CreateGrant/Encrypt/Decrypt on the key;
+creating with tags the service's tagging action. A refusal is AWS's
+sentence in the service's error shape, e.g. for Lambda HTTP 403
+AccessDeniedException "User: arn:aws:iam::123456789012:user/deployer is not
+authorized to perform: lambda:GetFunction on resource:
+arn:aws:lambda:us-east-1:123456789012:function:f because no identity-based
+policy allows the lambda:GetFunction action". Some answers depend on what
+the caller may do: S3 GetObject/HeadObject of a missing key is 403 unless
+the caller may s3:ListBucket; Lambda GetFunction of a function whose
+environment has a customer KMS key comes without its variables (and with
+`Environment.Error`) to a caller not allowed kms:Decrypt on the key, and
+without its tags to one not allowed lambda:ListTags. sts:GetCallerIdentity
+is always allowed. `/moto-api` and `/__proxy/` requests are never
+authorized. Without `--policy` (or after `POST /__proxy/policy` with a null
+policy) nothing is authorized: every request goes on as above.
+
 Control endpoints (never forwarded, never faulted, not counted):
   GET  /__proxy/stats   the counts so far, as JSON
   POST /__proxy/reset   zero the counts (not the RNG, the rules or the cache)
@@ -112,11 +143,17 @@ Control endpoints (never forwarded, never faulted, not counted):
                         and stop those rules holding more; answers
                         {"released": N}. `?op=S3.PutObject` releases only
                         that operation's HOLD rules.
+  POST /__proxy/policy  body {"policy": DOCUMENT|[DOCUMENTS]|null,
+                        "principal": ARN (optional)}: replaces the policy
+                        (null turns authorization off); answers {}, or 400
+                        {"error": ...} for a policy it cannot take.
 
 Besides the counts (requests, forwarded, faults, rules_fired...), the stats
 carry `held` (requests held right now; not zeroed by reset), `held_total`
 (requests ever held), `rate_limited` ({service: answers refused by
---rate-limit}) and `rate_limited_total`.
+--rate-limit}), `rate_limited_total`, `denied` ({"ACTION on RESOURCE":
+requests refused by --policy}) and `denied_total`. The `--log` line of a
+refused request has the outcome `denied:ACTION`.
 """
 
 from __future__ import annotations
@@ -136,6 +173,8 @@ import threading
 import time
 import urllib.parse
 from collections import Counter, defaultdict
+
+import aws_authz
 
 # X-Amz-Target prefix (before the first '_' or '.') -> service name.
 TARGET_SERVICES = {
@@ -178,6 +217,7 @@ LAMBDA_ROUTES = [
     ("GET", rf"^{_F}/[^/]+/code-signing-config/?$", "GetFunctionCodeSigningConfig"),
     ("GET", rf"^{_F}/[^/]+/event-invoke-config/?$", "GetFunctionEventInvokeConfig"),
     ("GET", rf"^{_F}/[^/]+/url/?$", "GetFunctionUrlConfig"),
+    ("DELETE", rf"^{_F}/[^/]+/url/?$", "DeleteFunctionUrlConfig"),
     ("GET", rf"^{_F}/[^/]+/aliases/?$", "ListAliases"),
     ("GET", rf"^{_F}/[^/]+/provisioned-concurrency/?$", "GetProvisionedConcurrencyConfig"),
     ("GET", rf"^{_F}/[^/]+/recursion-config/?$", "GetFunctionRecursionConfig"),
@@ -479,6 +519,7 @@ class Stats:
         self.cache_hits = 0
         self.held_total = 0
         self.rate_limited = Counter()
+        self.denied = Counter()
 
     def as_dict(self, rules, config) -> dict:
         return {
@@ -498,6 +539,8 @@ class Stats:
             "held_total": self.held_total,
             "rate_limited": dict(sorted(self.rate_limited.items())),
             "rate_limited_total": sum(self.rate_limited.values()),
+            "denied": dict(sorted(self.denied.items())),
+            "denied_total": sum(self.denied.values()),
         }
 
 
@@ -531,6 +574,12 @@ class Proxy:
         self.cache = {}
         self.cache_lock = threading.Lock()
         self.log_file = open(args.log, "a", buffering=1) if args.log else None
+        try:
+            policy = aws_authz.read_policy_file(args.policy) if args.policy else None
+            self.authz = aws_authz.Authorizer(self.forward, error_response, policy,
+                                              args.principal)
+        except aws_authz.PolicyError as e:
+            sys.exit(f"aws_proxy: --policy: {e}")
         self.log_lock = threading.Lock()
 
     def config(self) -> dict:
@@ -544,6 +593,7 @@ class Proxy:
             "drop_mode": a.drop_mode,
             "rules": [f"{r.op}:{r.fired + r.remaining}:{r.spec_code}" for r in self.rules],
             "rate_limits": dict(a.rate_limit),
+            "authorization": self.authz.describe(),
         }
 
     def snapshot(self) -> dict:
@@ -699,7 +749,7 @@ def make_handler(proxy: Proxy):
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        def control(self, path, query) -> bool:
+        def control(self, path, query, body=b"") -> bool:
             if path == "/__proxy/stats":
                 self.send(200, [("Content-Type", "application/json")],
                           json.dumps(proxy.snapshot(), indent=2, sort_keys=True).encode())
@@ -710,6 +760,19 @@ def make_handler(proxy: Proxy):
                 if "cache=1" in query.split("&"):
                     with proxy.cache_lock:
                         proxy.cache.clear()
+                self.send(200, [("Content-Type", "application/json")], b"{}")
+                return True
+            if path == "/__proxy/policy":
+                if self.command != "POST":
+                    self.send(405, [("Content-Type", "application/json")],
+                              b'{"error": "POST a policy"}')
+                    return True
+                try:
+                    proxy.authz.set(*aws_authz.control_body(body))
+                except aws_authz.PolicyError as e:
+                    self.send(400, [("Content-Type", "application/json")],
+                              json.dumps({"error": str(e)}).encode())
+                    return True
                 self.send(200, [("Content-Type", "application/json")], b"{}")
                 return True
             if path == "/__proxy/release":
@@ -725,7 +788,7 @@ def make_handler(proxy: Proxy):
             body = self.read_body()
             url = urllib.parse.urlsplit(self.path)
             url_path = url.path
-            if url_path.startswith("/__proxy/") and self.control(url_path, url.query):
+            if url_path.startswith("/__proxy/") and self.control(url_path, url.query, body):
                 return
             if url_path.startswith("/moto-api"):
                 # The emulator's own API: passed through untouched and uncounted.
@@ -755,6 +818,19 @@ def make_handler(proxy: Proxy):
         def handle_counted(self, t0, body, service, op, protocol, name):
             if proxy.args.latency_ms:
                 time.sleep(proxy.args.latency_ms / 1000.0)
+            after = None
+            decision = proxy.authz.authorize(self.command, self.path, self.headers, body,
+                                             service, op, protocol)
+            if decision is not None:
+                refusal, after = decision
+                if refusal is not None:
+                    if refusal.key:
+                        self.count_denied(refusal.key)
+                    self.send(refusal.status, refusal.headers, refusal.body)
+                    outcome = f"denied:{refusal.action}" if refusal.key else "authz-error"
+                    proxy.log(t=round(time.time(), 4), op=name, outcome=outcome,
+                              ms=round((time.monotonic() - t0) * 1000, 1))
+                    return
             what, detail = proxy.decide(service, name)
             outcome = "forwarded"
             drop_after = proxy.args.drop_mode == "after"
@@ -789,10 +865,17 @@ def make_handler(proxy: Proxy):
                     self.count_fault(name, "latency")
                     time.sleep(detail[1])
                     outcome = "fault:latency"
-                if not self.forward_and_answer(body, service, op, protocol):
+                from_cache, denied = self.forward_and_answer(body, service, op, protocol, after)
+                if denied:
+                    outcome = f"denied:{denied}"
+                elif from_cache:
                     outcome = "cache"
             proxy.log(t=round(time.time(), 4), op=name, outcome=outcome,
                       ms=round((time.monotonic() - t0) * 1000, 1))
+
+        def count_denied(self, key):
+            with proxy.stats.lock:
+                proxy.stats.denied[key] += 1
 
         def count_fault(self, name, kind):
             with proxy.stats.lock:
@@ -817,9 +900,11 @@ def make_handler(proxy: Proxy):
             except OSError:
                 pass
 
-        def forward_and_answer(self, body, service, op, protocol) -> bool:
-            """Forwards the request and sends the upstream's answer; False if
-            the answer came from the read cache instead."""
+        def forward_and_answer(self, body, service, op, protocol, after=None):
+            """Forwards the request and sends the upstream's answer, as
+            `after` (from the authorization) adjusts it to what the caller may
+            see. Returns (from the read cache?, the action of a refusal that
+            `after` made, or None)."""
             key = None
             if proxy.args.cache_reads:
                 if is_read_operation(op):
@@ -831,8 +916,7 @@ def make_handler(proxy: Proxy):
                     if hit:
                         with proxy.stats.lock:
                             proxy.stats.cache_hits += 1
-                        self.send(*hit)
-                        return False
+                        return True, self.answer(*hit, after)
                 else:
                     with proxy.cache_lock:
                         proxy.cache.clear()
@@ -849,8 +933,18 @@ def make_handler(proxy: Proxy):
             with proxy.stats.lock:
                 proxy.stats.forwarded += 1
                 proxy.stats.upstream_status[status] += 1
+            return False, self.answer(status, headers, data, after)
+
+        def answer(self, status, headers, data, after):
+            """Sends the answer, through `after`; the refused action, or None."""
+            denied = None
+            if after is not None:
+                status, headers, data, key = after(status, headers, data)
+                if key:
+                    self.count_denied(key)
+                    denied = key.split(" on ", 1)[0]
             self.send(status, headers, data)
-            return True
+            return denied
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
 
@@ -890,11 +984,18 @@ def parse_args(argv=None):
                         "read-only measurement)")
     p.add_argument("--stats-file")
     p.add_argument("--log", help="append one JSON line per request to this file")
+    p.add_argument("--policy", metavar="FILE",
+                   help="authorize each request as IAM would under this identity-based policy "
+                        "(a JSON document, or a JSON list of documents)")
+    p.add_argument("--principal", default=aws_authz.DEFAULT_PRINCIPAL, metavar="ARN",
+                   help="the caller the policy is attached to (default: %(default)s)")
     a = p.parse_args(argv)
     if not 0.0 <= a.fault_rate <= 1.0:
         p.error("--fault-rate must be within 0..1")
     if a.host not in ("127.0.0.1", "localhost", "::1"):
         p.error("--host must be a loopback address")
+    if not re.fullmatch(r"arn:aws[a-z-]*:(iam|sts)::\d{12}:.+", a.principal):
+        p.error("--principal must be an IAM or STS ARN, e.g. " + aws_authz.DEFAULT_PRINCIPAL)
     return a
 
 

@@ -131,6 +131,21 @@ pub fn policy(scope: &Scope) -> Value {
             vec![key.clone()],
             Some(key_tags.clone()),
         ),
+        // Lambda decrypts the function's environment variables with the
+        // permission of whoever reads its configuration: without it,
+        // GetFunction answers an error in their place.
+        statement(
+            "DecryptTheFunctionsEnvironment",
+            &["kms:Decrypt"],
+            vec![key.clone()],
+            Some(json!({
+                "StringEquals": {
+                    "aws:ResourceTag/ManagedBy": "webhook-stack",
+                    "kms:ViaService": format!("lambda.{region}.amazonaws.com"),
+                },
+                "StringLike": {"aws:ResourceTag/Environment": suffixes},
+            })),
+        ),
         // The table is encrypted with the AWS-managed key, looked up once.
         statement(
             "DescribeTheAwsManagedDynamoDbKey",
@@ -252,6 +267,11 @@ fn backend_statements(scope: &Scope) -> Vec<Value> {
         state.push(object(&format!("{s}.json")));
         lock.push(object(&format!("{s}.json.lock")));
         history.push(object(&format!("history/{s}/*")));
+        // Reading an object that does not exist (the first run's state,
+        // a lock nobody holds) answers 404 only to a caller who may list
+        // it; without that, S3 answers 403 (AccessDenied).
+        listed.push(key(&format!("{s}.json")));
+        listed.push(key(&format!("{s}.json.lock")));
         listed.push(key(&format!("history/{s}/")));
     }
     if scope.all {
@@ -342,10 +362,10 @@ fn write_statements(
                 "kms:UpdateAlias",
                 "kms:DeleteAlias",
                 // Lambda encrypts the function's environment with the key
-                // on the caller's behalf (a grant), and reads it back.
+                // on the caller's behalf (a grant); it decrypts it with
+                // DecryptTheFunctionsEnvironment's permission.
                 "kms:CreateGrant",
                 "kms:Encrypt",
-                "kms:Decrypt",
             ],
             vec![key.to_owned()],
             Some(key_tags.clone()),

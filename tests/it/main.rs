@@ -17,6 +17,7 @@ mod drift_reports;
 mod faults;
 mod graph;
 mod kill;
+mod least_privilege;
 mod lifecycle;
 mod operate;
 mod ownership;

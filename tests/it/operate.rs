@@ -249,3 +249,136 @@ async fn logs_show_the_handlers_lines_readably() {
     assert!(bad.stderr.contains("is not a duration"), "{}", bad.stderr);
     st.run(&["destroy", "--yes"]).ok();
 }
+
+/// The handler with its role's permissions and nothing else: the built
+/// handler runs here behind the CLI's Runtime API, and every DynamoDB
+/// request it makes goes through the authorizing proxy as the function's
+/// role would make it (`assumed-role/ROLE/FUNCTION`), under the role's
+/// inline policy as deployed. The seed event, its redelivery and an older
+/// update of it are recorded so; without any action the handler called,
+/// the event is refused. The CLI's own call (STS GetCallerIdentity, for
+/// the account) needs no permission.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_handler_needs_exactly_the_dynamodb_actions_its_role_grants_that_it_calls() {
+    use crate::common::{ACCOUNT, SEED_EVENT};
+    let st = TestStack::new("oprole");
+    st.run(&["apply", "--yes"]).ok();
+    let n = st.names();
+    let iam = aws_sdk_iam::Client::new(&sdk().await);
+    let deployed = crate::common::spec::inline_policy(&iam, &n.role, &n.role_policy).await;
+    let principal = format!(
+        "arn:aws:sts::{ACCOUNT}:assumed-role/{}/{}",
+        n.role, n.function
+    );
+    let proxy = Proxy::start(&[]);
+    let bin = bootstrap();
+    // The seed event, the same again (a duplicate) and an older update of
+    // the same transaction (stale), under a transaction id of the run's.
+    let events = |id: &str| {
+        let seed = SEED_EVENT.replace("txn_test_001", id);
+        let older = seed
+            .replace("\"completed\"", "\"authorized\"")
+            .replace("10:30:00Z", "10:00:00Z");
+        [seed.clone(), seed, older]
+    };
+    let run = |policy: &serde_json::Value, id: &str| -> Vec<(u64, bool)> {
+        proxy.set_policy(Some(policy), &principal);
+        events(id)
+            .iter()
+            .map(|payload| {
+                let out = st
+                    .run_via(
+                        &proxy,
+                        &[
+                            "invoke",
+                            "--payload",
+                            payload,
+                            "--json",
+                            "--local",
+                            "--handler-bin",
+                            bin.to_str().unwrap(),
+                        ],
+                    )
+                    .json();
+                let body: serde_json::Value =
+                    serde_json::from_str(out["response"]["body"].as_str().unwrap_or("{}"))
+                        .unwrap_or_default();
+                (
+                    out["status_code"].as_u64().unwrap_or(0),
+                    out["function_error"].is_null() && body["result"].is_string(),
+                )
+            })
+            .collect()
+    };
+
+    let answers = run(&deployed, "role_all");
+    assert!(
+        answers.iter().all(|(status, ok)| *status == 200 && *ok),
+        "{answers:?}"
+    );
+    assert!(proxy.denied().is_empty(), "{:?}", proxy.denied());
+    assert!(item(&st, "role_all").await.is_some());
+    let called: Vec<String> = proxy.stats()["per_operation"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter_map(|op| op.strip_prefix("DynamoDB."))
+        .map(|op| format!("dynamodb:{op}"))
+        .collect();
+    assert!(
+        called.contains(&"dynamodb:UpdateItem".to_string()),
+        "{called:?}"
+    );
+
+    // Each DynamoDB action the role grants, taken out of its policy.
+    let statement = deployed["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s["Sid"] == "ReadWriteTransactions")
+        .unwrap();
+    let granted: Vec<String> = deployed["Statement"][statement]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    let mut unused = Vec::new();
+    for action in &granted {
+        let mut reduced = deployed.clone();
+        reduced["Statement"][statement]["Action"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|a| a != action.as_str());
+        let id = format!("role_no_{}", action.replace(':', "_"));
+        let answers = run(&reduced, &id);
+        let refused = proxy
+            .denied()
+            .keys()
+            .any(|k| k.starts_with(action.as_str()));
+        if called.contains(action) {
+            assert!(refused, "{action}: {:?}", proxy.denied());
+            assert!(
+                answers.iter().any(|(status, ok)| *status != 200 || !ok),
+                "without {action}: {answers:?}"
+            );
+        } else {
+            assert!(
+                !refused && answers.iter().all(|a| a.1),
+                "{action}: {answers:?}"
+            );
+            unused.push(action.clone());
+        }
+    }
+    // The role keeps the CloudFormation stack's PutItem, which the handler
+    // never calls (it writes with conditional UpdateItem); GetItem is
+    // called only when a refused write's error carries no item, which the
+    // emulator's always does.
+    assert!(
+        unused.contains(&"dynamodb:PutItem".to_string()),
+        "{unused:?}"
+    );
+    assert!(!unused.contains(&"dynamodb:UpdateItem".to_string()));
+    eprintln!("granted {granted:?}, called {called:?}, never called {unused:?}");
+    st.run(&["destroy", "--yes"]).ok();
+}

@@ -123,6 +123,23 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
         .configuration
         .as_ref()
         .ok_or_else(|| AwsError::invalid("GetFunction", "no configuration"))?;
+    // A caller who may read the function but not decrypt its variables
+    // (kms:Decrypt on the stack's key) gets them replaced by an error, and
+    // one who may not list its tags, the tags: neither is the live value.
+    if let Some(e) = c.environment().and_then(|e| e.error()) {
+        return Err(withheld(
+            "the function's environment variables",
+            e.error_code(),
+            e.message(),
+        ));
+    }
+    if let Some(e) = func.tags_error() {
+        return Err(withheld(
+            "the function's tags",
+            Some(e.error_code()),
+            Some(e.message()),
+        ));
+    }
     let env: BTreeMap<String, String> = c
         .environment()
         .and_then(|e| e.variables())
@@ -196,4 +213,20 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
         props,
         outputs: outputs(name, c.function_arn().unwrap_or_default()),
     }))
+}
+
+/// What GetFunction answered instead of part of the function.
+fn withheld(what: &str, code: Option<&str>, message: Option<&str>) -> AwsError {
+    let mut message = format!(
+        "Lambda did not return {what}: {}",
+        message.unwrap_or("no reason given")
+    );
+    if crate::providers::aws::errors::is_access_denied(code) {
+        message.push_str(crate::providers::aws::errors::PERMISSIONS_HINT);
+    }
+    AwsError {
+        operation: "GetFunction",
+        code: code.map(str::to_owned),
+        message,
+    }
 }

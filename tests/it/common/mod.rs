@@ -20,11 +20,16 @@ fn root() -> &'static Path {
 }
 
 fn http(port: u16, method: &str, path: &str) -> Option<String> {
+    http_with_body(port, method, path, "")
+}
+
+pub fn http_with_body(port: u16, method: &str, path: &str, body: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(
         s,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .ok()?;
     let mut out = String::new();

@@ -79,6 +79,23 @@ impl Proxy {
         );
     }
 
+    /// Decides every later request as IAM would for `principal` with
+    /// this identity-based `policy` (`None`: no authorization).
+    pub fn set_policy(&self, policy: Option<&serde_json::Value>, principal: &str) {
+        let body = serde_json::json!({"policy": policy, "principal": principal}).to_string();
+        let raw = super::http_with_body(self.port, "POST", "/__proxy/policy", &body)
+            .expect("proxy policy");
+        assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    }
+
+    /// The refusals so far: `ACTION on RESOURCE` -> count.
+    pub fn denied(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.stats()["denied"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Waits for the proxy to stop by itself (after `--max-requests`).
     pub fn wait_stopped(&mut self, timeout: Duration) -> bool {
         let start = Instant::now();
