@@ -512,6 +512,24 @@ async fn the_s3_backend_under_the_printed_policy_and_without_each_of_its_stateme
         .find(|s| s["Sid"] == "CheckBucketVersioning")
         .unwrap();
     assert_eq!(backend.len(), cases.len() + 1, "{backend:?}");
+
+    // Every stack of the backend at once: `--all`'s listings and reads.
+    let second = st.beside("lps3b");
+    second.run(&["apply", "--yes", "--alarms"]).ok();
+    let fleet = policy(&st, &["--all", "--read-only"]);
+    proxy.set_policy(Some(&fleet), DEPLOYER);
+    proxy.reset();
+    for args in [
+        ["drift", "--all"].as_slice(),
+        &["plan", "--all", "--detailed-exitcode"],
+        &["drift", "--all", "--record", "--publish-metric"],
+    ] {
+        let out = st.run_via(&proxy, args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(out.stdout.contains("lps3b"), "{args:?}: {}", out.stdout);
+    }
+    assert!(proxy.denied().is_empty(), "{:?}", proxy.denied());
+    second.run(&["destroy", "--yes"]).ok();
     proxy.set_policy(Some(&without(&printed, "CheckBucketVersioning")), DEPLOYER);
     let out = st.run_via(&proxy, &["plan"]).ok();
     let text = format!("{}{}", out.stdout, out.stderr);

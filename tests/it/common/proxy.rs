@@ -88,6 +88,12 @@ impl Proxy {
         assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
     }
 
+    /// Zeroes the counts (refusals included).
+    pub fn reset(&self) {
+        let raw = super::http_post(self.port, "/__proxy/reset").expect("proxy reset");
+        assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    }
+
     /// The refusals so far: `ACTION on RESOURCE` -> count.
     pub fn denied(&self) -> serde_json::Map<String, serde_json::Value> {
         self.stats()["denied"]
