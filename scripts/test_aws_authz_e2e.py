@@ -8,7 +8,6 @@ scripts/test_aws_authz.py (or alone, the same way).
 
 from __future__ import annotations
 
-import http.client
 import io
 import json
 import os
@@ -29,6 +28,7 @@ sys.path.insert(0, HERE)
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
+from test_aws_proxy import ProxyProcess  # noqa: E402
 
 __all__ = ["KmsTest", "DynamoDbTest", "LambdaTest", "IamTest", "LogsTest", "CloudWatchTest",
            "SqsTest", "S3Test", "ControlTest", "CliTest"]
@@ -103,30 +103,17 @@ def name(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-class Proxy:
+class Proxy(ProxyProcess):
+    """The proxy with `policy` (and `args`), in front of this module's moto."""
+
     def __init__(self, policy, *args):
         self.dir = tempfile.TemporaryDirectory()
         path = os.path.join(self.dir.name, "policy.json")
         with open(path, "w") as f:
             json.dump(policy, f)
         self.log = os.path.join(self.dir.name, "log.jsonl")
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "aws_proxy.py"), "--upstream", MOTO[1],
-             "--port", "0", "--max-seconds", "120", "--policy", path, "--log", self.log, *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline().strip()
-        assert line.startswith("listening on "), line + self.proc.stderr.read()
-        self.url = line.removeprefix("listening on ")
-        self.port = int(self.url.rsplit(":", 1)[1])
-
-    def http(self, method, path, body=b"", headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            return r.status, dict(r.getheaders()), r.read()
-        finally:
-            c.close()
+        super().__init__("--max-seconds", "120", "--policy", path, "--log", self.log, *args,
+                         upstream=MOTO[1])
 
     def query(self, scope, params):
         """A query-protocol call as the Rust SDK sends it (form body, SigV4 scope)."""
@@ -139,18 +126,8 @@ class Proxy:
         body = {"policy": policy, **({"principal": principal} if principal else {})}
         return self.http("POST", "/__proxy/policy", json.dumps(body).encode())
 
-    def stats(self):
-        return json.loads(self.http("GET", "/__proxy/stats")[2])
-
-    def client(self, service):
-        return client(service, self.url)
-
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(10)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
+        super().close()
         self.dir.cleanup()
 
 

@@ -67,13 +67,16 @@ def tearDownModule():
 
 
 class ProxyProcess:
-    def __init__(self, *args):
+    """aws_proxy.py with `args`, in front of `upstream` (this module's moto
+    by default); test_aws_authz_e2e.py's proxies are these too."""
+
+    def __init__(self, *args, upstream=None):
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "aws_proxy.py"), "--upstream", MOTO[1],
-             "--port", "0", *args],
+            [sys.executable, os.path.join(HERE, "aws_proxy.py"), "--upstream",
+             upstream or MOTO[1], "--port", "0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
-        assert line.startswith("listening on "), line
+        assert line.startswith("listening on "), line + self.proc.stderr.read()
         self.url = line.removeprefix("listening on ")
         self.port = int(self.url.rsplit(":", 1)[1])
 
