@@ -420,36 +420,16 @@ async fn without_any_statement_a_named_command_fails_and_the_state_keeps_its_rec
 
 /// The stack's state object on S3, as moto holds it.
 async fn s3_state(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Value {
-    let out = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
+    let bytes = crate::s3_backend::object(s3, bucket, key)
         .await
-        .unwrap();
-    serde_json::from_slice(&out.body.collect().await.unwrap().into_bytes()).unwrap()
+        .expect("the state object");
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_s3_backend_under_the_printed_policy_and_without_each_of_its_statements() {
-    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
     let bucket = "least-privilege-state";
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk().await)
-            .force_path_style(true)
-            .build(),
-    );
-    s3.create_bucket().bucket(bucket).send().await.unwrap();
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let s3 = crate::s3_backend::bucket(bucket, true).await;
     let st = TestStack::with_backend("lps3", &format!("s3://{bucket}/team"));
     let key = "team/lps3.json";
     let printed = policy(&st, &[]);

@@ -27,7 +27,7 @@ async fn s3() -> aws_sdk_s3::Client {
 /// A fresh bucket, with versioning enabled or suspended. (moto answers
 /// GetBucketVersioning of a bucket that never had versioning with a body
 /// the SDK cannot parse, so "off" is tested as suspended.)
-async fn bucket(name: &str, versioning: bool) -> aws_sdk_s3::Client {
+pub async fn bucket(name: &str, versioning: bool) -> aws_sdk_s3::Client {
     use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
     let s3 = s3().await;
     s3.create_bucket().bucket(name).send().await.unwrap();
@@ -45,7 +45,7 @@ async fn bucket(name: &str, versioning: bool) -> aws_sdk_s3::Client {
     s3
 }
 
-async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
+pub async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
     let out = s3.get_object().bucket(bucket).key(key).send().await.ok()?;
     Some(out.body.collect().await.unwrap().into_bytes().to_vec())
 }
