@@ -138,13 +138,12 @@ pub fn policy(scope: &Scope) -> Value {
             "DecryptTheFunctionsEnvironment",
             &["kms:Decrypt"],
             vec![key.clone()],
-            Some(json!({
-                "StringEquals": {
-                    "aws:ResourceTag/ManagedBy": "webhook-stack",
-                    "kms:ViaService": format!("lambda.{region}.amazonaws.com"),
-                },
-                "StringLike": {"aws:ResourceTag/Environment": suffixes},
-            })),
+            Some({
+                let mut through_lambda = key_tags.clone();
+                through_lambda["StringEquals"]["kms:ViaService"] =
+                    json!(format!("lambda.{region}.amazonaws.com"));
+                through_lambda
+            }),
         ),
         // The table is encrypted with the AWS-managed key, looked up once.
         statement(
