@@ -380,6 +380,11 @@ impl Harness {
                 outcome.iter().map(|o| o.1).collect::<Vec<_>>(),
                 self.sim.lock().served.len()
             );
+            for s in &self.sim.lock().served {
+                let fault = s.fault.map(|f| format!(" {f:?}")).unwrap_or_default();
+                let effect = if s.effective { "" } else { " (no effect)" };
+                eprintln!("  {}:{}{fault}{effect}", s.service, s.op);
+            }
         }
         let after = Observation {
             world: self.world(),
