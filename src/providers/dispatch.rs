@@ -133,7 +133,14 @@ impl Providers {
                 provider.create(&cx, &op.desired).await.map(Some)
             }
             Action::Delete => {
-                provider.delete(&cx, &current()?).await?;
+                let current = current()?;
+                // A pending creation ends here too: settled first, as by
+                // any other step (what a killed run made beside the
+                // resource found is swept, not left behind).
+                if cx.pending_since.is_some() {
+                    provider.settle(&cx, &current).await?;
+                }
+                provider.delete(&cx, &current).await?;
                 Ok(None)
             }
             Action::Noop => {

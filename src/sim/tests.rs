@@ -325,3 +325,20 @@ fn destroy_settles_a_pending_queue_whose_name_someone_else_took() {
         panic!("{v}");
     }
 }
+
+/// Found by a campaign (seed 5000016302): a run killed after CreateKey
+/// left a pending key; a second state of the suffix deployed its own key
+/// and the alias; `destroy` found the stack's key through the alias and
+/// scheduled it, but never swept the key its killed run had made, which
+/// stayed enabled and tagged. A pending creation is now settled before a
+/// delete too, as before an update or with no change.
+#[test]
+fn destroy_sweeps_the_key_a_killed_run_made_beside_the_one_it_found() {
+    let history: History = serde_json::from_str(
+        r#"{"seed":5000016302,"lag":0,"s3":false,"steps":[{"action":{"Run":{"Apply":{"flags":[["deletion-protection","false"]],"replace":null,"code":0}}},"faults":[0,0,0,0],"kill":{"at":14,"after":true}},{"action":{"Other":{"Apply":{"flags":[["timeout","10"],["log-level","debug"]],"replace":null,"code":0}}},"faults":[0,0,0,0],"kill":null},{"action":{"Run":"Destroy"},"faults":[0,0,0,0],"kill":null}]}"#,
+    )
+    .expect("history");
+    if let Err(v) = run_history(&history) {
+        panic!("{v}");
+    }
+}
