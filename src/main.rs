@@ -1,5 +1,6 @@
 //! webhook-stack: parse, configure, run one command, exit with its status.
 
+mod ambient;
 mod cli;
 mod commands;
 mod config;

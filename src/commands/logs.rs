@@ -20,7 +20,7 @@ pub async fn run(
     follow: bool,
     filter: Option<&str>,
 ) -> Result<ExitStatus> {
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = crate::ambient::now().timestamp_millis();
     let Some(mut start) = since(from, now) else {
         bail!("--since {from:?} is not a duration such as 30s, 10m, 2h or 1d");
     };

@@ -317,7 +317,7 @@ pub async fn walk<E: Executor>(
                     step.resource.clone(),
                     crate::engine::state::Pending {
                         kind: step.kind,
-                        started: chrono::Utc::now()
+                        started: crate::ambient::now()
                             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     },
                 );
@@ -357,6 +357,8 @@ pub async fn walk<E: Executor>(
         let joined = loop {
             let next = in_flight.values().map(|(_, _, next)| *next).min();
             tokio::select! {
+                // In order, so that a simulated run repeats itself.
+                biased;
                 joined = running.join_next() => break joined,
                 _ = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
                     let now = Instant::now();

@@ -73,7 +73,7 @@ impl State {
     pub fn new(suffix: &str, region: &str, account: &str) -> Self {
         State {
             version: FORMAT_VERSION,
-            lineage: uuid::Uuid::new_v4().to_string(),
+            lineage: crate::ambient::uuid().to_string(),
             serial: 0,
             suffix: suffix.into(),
             region: region.into(),

@@ -13,8 +13,8 @@ pub const SEED_EVENT: &str = r#"{"transactionId":"txn_test_001","amount":99.99,"
 /// by its prefix (`smoke-`), and the id.
 pub fn smoke_event(id: Option<&str>) -> (String, String) {
     let id = id.map(str::to_owned).unwrap_or_else(|| {
-        let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        let short = uuid::Uuid::new_v4().simple().to_string();
+        let now = crate::ambient::now().format("%Y%m%dT%H%M%SZ");
+        let short = crate::ambient::uuid().simple().to_string();
         format!("smoke-{now}-{}", &short[..8])
     });
     let event = SEED_EVENT.replace("txn_test_001", &id);

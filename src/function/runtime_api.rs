@@ -68,10 +68,10 @@ enum Event {
 pub async fn invoke(launch: &Launch, event: &str) -> std::io::Result<LocalInvocation> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let port = listener.local_addr()?.port();
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = crate::ambient::uuid().to_string();
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let served = Arc::new(Mutex::new(false));
-    let deadline_ms = (chrono::Utc::now() + launch.timeout).timestamp_millis();
+    let deadline_ms = (crate::ambient::now() + launch.timeout).timestamp_millis();
     let shared = Arc::new(Shared {
         event: event.to_owned(),
         request_id: request_id.clone(),
@@ -392,7 +392,7 @@ read -r _ <&3
     fn tempdir() -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
             "webhook-stack-runtime-api-{}",
-            uuid::Uuid::new_v4()
+            crate::ambient::uuid()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         dir

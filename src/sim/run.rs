@@ -52,6 +52,10 @@ pub struct Harness {
     pub ops: BTreeSet<(bool, &'static str, &'static str)>,
     /// How each command of the stack's state ended, in order.
     pub ran: Vec<Ran>,
+    /// Every call served, in order, with its fault and effect, folded into
+    /// one number: two runs of a history agree on it if they repeated
+    /// each other.
+    pub trail: u64,
 }
 
 impl Drop for Harness {
@@ -111,6 +115,7 @@ impl Harness {
             code: std::cell::Cell::new(0),
             ops: BTreeSet::new(),
             ran: Vec::new(),
+            trail: 0,
         }
     }
 
@@ -292,6 +297,22 @@ impl Harness {
         (ran, wrote)
     }
 
+    /// Adds the step's calls to `calls` and `trail`.
+    fn count_calls(&mut self) {
+        let sim = self.sim.lock();
+        self.calls += sim.served.len() as u64;
+        for c in &sim.served {
+            let fault = c.fault.map_or(0, |f| f as u64 + 1);
+            self.trail = super::aws::mix(&[
+                self.trail,
+                super::aws::hash(c.service.as_bytes()),
+                super::aws::hash(c.op.as_bytes()),
+                fault,
+                c.effective as u64,
+            ]);
+        }
+    }
+
     fn note_ops(&mut self, read_only: bool) {
         let served: Vec<_> = self
             .sim
@@ -355,7 +376,7 @@ impl Harness {
                 }
                 let after_world = self.world();
                 self.note_ops(c.read_only());
-                self.calls += self.sim.lock().served.len() as u64;
+                self.count_calls();
                 self.adopt_imported(&other, &[(c, ran)]);
                 invariants::other_state(self, &before, &after_world, c, ran, index)?;
                 return Ok(());
@@ -366,7 +387,7 @@ impl Harness {
                 return Ok(());
             }
         }
-        self.calls += self.sim.lock().served.len() as u64;
+        self.count_calls();
         self.ran.extend(outcome.iter().map(|o| o.1));
         self.note_ops(outcome.iter().all(|(c, _)| c.read_only()));
         self.adopt_imported(&self.main.clone(), &outcome);
@@ -401,6 +422,11 @@ pub fn run_history(history: &History) -> Result<u64, Violation> {
     run(history).map(|h| h.calls)
 }
 
+/// The calls served (folded as [`Harness::trail`]), or the first violation.
+pub fn trail(history: &History) -> Result<u64, Violation> {
+    run(history).map(|h| h.trail)
+}
+
 /// How each command of the stack's state ended (the second state's
 /// commands aside), or the first violation.
 pub fn outcomes(history: &History) -> Result<Vec<Ran>, Violation> {
@@ -423,6 +449,7 @@ fn run(history: &History) -> Result<Harness, Violation> {
         .build()
         .expect("runtime");
     runtime.block_on(async {
+        let _ambient = crate::ambient::simulate(history.seed);
         let mut h = Harness::new(history);
         for (i, step) in history.steps.iter().enumerate() {
             h.step(i, step).await?;

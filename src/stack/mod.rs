@@ -310,7 +310,7 @@ impl Stack {
             .map(|(k, p)| {
                 let since = chrono::DateTime::parse_from_rfc3339(&p.started)
                     .map(|t| t.with_timezone(&chrono::Utc))
-                    .unwrap_or_else(|_| chrono::Utc::now());
+                    .unwrap_or_else(|_| crate::ambient::now());
                 (k.clone(), since)
             })
             .collect()

@@ -18,7 +18,7 @@ fn folder(suffix: &Suffix) -> String {
 
 /// A name that sorts by time: `20261207T171610.123Z.json`.
 fn entry_name() -> String {
-    chrono::Utc::now()
+    crate::ambient::now()
         .format("%Y%m%dT%H%M%S%.3fZ.json")
         .to_string()
 }

@@ -41,7 +41,7 @@ impl LockHolder {
             user: std::env::var("USER")
                 .or_else(|_| std::env::var("LOGNAME"))
                 .unwrap_or_default(),
-            started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            started: crate::ambient::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             command: command.into(),
         }
     }
@@ -55,7 +55,7 @@ impl std::fmt::Display for LockHolder {
         }
         write!(f, " since {}", self.started)?;
         if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&self.started) {
-            let age = chrono::Utc::now()
+            let age = crate::ambient::now()
                 .signed_duration_since(t)
                 .num_seconds()
                 .max(0);

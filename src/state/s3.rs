@@ -261,7 +261,7 @@ impl S3Store {
     async fn lock_now(&self, command: &str, timeout: Duration) -> Result<Lease, StateError> {
         const VANISHED_ATTEMPTS: u32 = 5;
         let mut me = LockHolder::me(command);
-        me.id = uuid::Uuid::new_v4().to_string();
+        me.id = crate::ambient::uuid().to_string();
         let mut patience =
             Patience::new(timeout, Duration::from_millis(100), Duration::from_secs(2));
         // Refused, yet no lock object to be found: a holder that released

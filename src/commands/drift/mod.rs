@@ -117,7 +117,7 @@ fn drifted_count(d: &StackDrift) -> usize {
 }
 
 fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    crate::ambient::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn status_word(s: Status) -> &'static str {

@@ -12,7 +12,6 @@
 
 use super::errors::AwsError;
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 // tokio's clock, so that tests can run it paused.
 use tokio::time::Instant;
@@ -181,10 +180,7 @@ impl Eventual {
 }
 
 fn jitter(max: Duration) -> Duration {
-    let random = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    max.mul_f64((random % 1000) as f64 / 1000.0)
+    max.mul_f64(crate::ambient::fraction())
 }
 
 /// Runs `call` until it succeeds, fails with an error that is none of

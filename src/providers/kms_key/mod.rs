@@ -195,7 +195,7 @@ pub async fn create(
     desired: &Props,
     pending_since: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Observed, Failure> {
-    let started = chrono::Utc::now();
+    let started = crate::ambient::now();
     let (out, uncertain) = create_key_once(aws, desired).await?;
     let meta = out
         .key_metadata

@@ -126,13 +126,35 @@ pub async fn find_by_tags(
         .map(|(_, id)| id))
 }
 
+/// What one key is to the stack, as far as this caller may see.
+enum Seen {
+    /// Enabled, customer-managed and carrying the tags: created then.
+    Tagged(aws_smithy_types::DateTime),
+    /// Gone, AWS-managed, pending deletion or without the tags.
+    Other,
+    /// The caller may not read it.
+    Refused,
+}
+
+/// How often a key whose read was refused is read again, and how long the
+/// first pause between rounds lasts (doubled each round).
+const REFUSED_ROUNDS: u32 = 3;
+const REFUSED_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Every enabled (not pending deletion), customer-managed key carrying all
 /// of `tags`, with its creation date.
+///
+/// A key the caller may not read is not this stack's: the stack's own
+/// permissions reach exactly the keys with its tags, so every other key of
+/// a shared account refuses them. But a refusal may also be IAM still
+/// propagating a change, and taking this stack's key for another's would
+/// leave it behind. So refused keys are read again, a few rounds apart,
+/// and only a key refused every time is taken for someone else's.
 pub(super) async fn keys_with_tags(
     aws: &Aws,
     tags: &std::collections::BTreeMap<String, String>,
 ) -> Result<Vec<(aws_smithy_types::DateTime, String)>, AwsError> {
-    let keys: Vec<String> = aws
+    let mut left: Vec<String> = aws
         .kms
         .list_keys()
         .into_paginator()
@@ -147,40 +169,69 @@ pub(super) async fn keys_with_tags(
         })
         .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
-    for key_id in keys {
-        // A key we may not describe (another team's, in a shared account)
-        // is not this stack's: skip it rather than fail.
-        let unreadable = |code: Option<&str>| code == Some("AccessDeniedException");
-        let meta = match aws.kms.describe_key().key_id(&key_id).send().await {
-            Ok(out) => out.key_metadata,
-            Err(e) if is_not_found(&e) => continue,
-            Err(e) if unreadable(service_error(&e).and_then(|s| s.meta().code())) => continue,
-            Err(e) => return Err(aws_error("DescribeKey")(e)),
-        };
-        let Some(meta) = meta else { continue };
-        let ours = meta.key_manager().map(|m| m.as_str()) != Some("AWS")
-            && meta.key_state() != Some(&KeyState::PendingDeletion);
-        if !ours {
-            continue;
+    let mut pause = REFUSED_PAUSE;
+    for round in 1..=REFUSED_ROUNDS {
+        let mut refused = Vec::new();
+        for key_id in left {
+            match inspect(aws, &key_id, tags).await? {
+                Seen::Tagged(created) => out.push((created, key_id)),
+                Seen::Other => {}
+                Seen::Refused => refused.push(key_id),
+            }
         }
-        let found = match aws.kms.list_resource_tags().key_id(&key_id).send().await {
-            Ok(found) => found,
-            Err(e) if unreadable(service_error(&e).and_then(|s| s.meta().code())) => continue,
-            Err(e) => return Err(aws_error("ListResourceTags")(e)),
-        };
-        let has = |k: &str, v: &str| {
-            found
-                .tags()
-                .iter()
-                .any(|t| t.tag_key() == k && t.tag_value() == v)
-        };
-        if tags.iter().all(|(k, v)| has(k, v)) {
-            let created = meta
-                .creation_date()
-                .cloned()
-                .unwrap_or(aws_smithy_types::DateTime::from_secs(0));
-            out.push((created, key_id));
+        if refused.is_empty() || round == REFUSED_ROUNDS {
+            break;
         }
+        left = refused;
+        tokio::time::sleep(pause).await;
+        pause *= 2;
     }
     Ok(out)
+}
+
+/// Reads one key's state, manager, creation date and tags.
+async fn inspect(
+    aws: &Aws,
+    key_id: &str,
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Result<Seen, AwsError> {
+    let refused = |code: Option<&str>| code == Some("AccessDeniedException");
+    let meta = match aws.kms.describe_key().key_id(key_id).send().await {
+        Ok(out) => out.key_metadata,
+        Err(e) if is_not_found(&e) => return Ok(Seen::Other),
+        Err(e) if refused(service_error(&e).and_then(|s| s.meta().code())) => {
+            return Ok(Seen::Refused)
+        }
+        Err(e) => return Err(aws_error("DescribeKey")(e)),
+    };
+    let Some(meta) = meta else {
+        return Ok(Seen::Other);
+    };
+    let candidate = meta.key_manager().map(|m| m.as_str()) != Some("AWS")
+        && meta.key_state() != Some(&KeyState::PendingDeletion);
+    if !candidate {
+        return Ok(Seen::Other);
+    }
+    let found = match aws.kms.list_resource_tags().key_id(key_id).send().await {
+        Ok(found) => found,
+        Err(e) if is_not_found(&e) => return Ok(Seen::Other),
+        Err(e) if refused(service_error(&e).and_then(|s| s.meta().code())) => {
+            return Ok(Seen::Refused)
+        }
+        Err(e) => return Err(aws_error("ListResourceTags")(e)),
+    };
+    let has = |k: &str, v: &str| {
+        found
+            .tags()
+            .iter()
+            .any(|t| t.tag_key() == k && t.tag_value() == v)
+    };
+    if !tags.iter().all(|(k, v)| has(k, v)) {
+        return Ok(Seen::Other);
+    }
+    Ok(Seen::Tagged(
+        meta.creation_date()
+            .cloned()
+            .unwrap_or(aws_smithy_types::DateTime::from_secs(0)),
+    ))
 }

@@ -222,7 +222,7 @@ fn put_metric_alarm(w: &mut World, i: &PutMetricAlarmInput) -> Answer<PutMetricA
         // Tags given with an update are ignored, as AWS documents.
         tags: existing.map_or(tags, |a| a.tags.clone()),
         state: existing.map_or(StateValue::InsufficientData, |a| a.state.clone()),
-        updated: chrono::Utc::now().timestamp(),
+        updated: crate::ambient::now().timestamp(),
     };
     w.cloudwatch.alarms.insert(name.to_owned(), alarm);
     Ok(PutMetricAlarmOutput::builder().build())

@@ -289,7 +289,7 @@ pub fn managed_key(w: &mut World) -> String {
         state: KeyState::Enabled,
         rotation: true,
         created_tick: w.tick,
-        created: chrono::Utc::now().timestamp(),
+        created: crate::ambient::now().timestamp(),
         deletion_window: None,
     };
     w.kms.keys.insert(id.clone(), key);
@@ -367,7 +367,7 @@ fn create_table(w: &mut World, i: &CreateTableInput) -> Answer<CreateTableOutput
         created_tick: w.tick,
         updated_tick: None,
         deleted_tick: None,
-        created: chrono::Utc::now().timestamp(),
+        created: crate::ambient::now().timestamp(),
     };
     let out = describe(w, &table);
     w.dynamodb.tables.insert(name, table);

@@ -49,8 +49,8 @@ pub struct Key {
     pub rotation: bool,
     /// The tick it was made: it stays invisible to some calls for `lag`.
     pub created_tick: u64,
-    /// Seconds since the epoch, on the real clock (the engine compares it
-    /// with its own).
+    /// Seconds since the epoch, on the program's clock (the engine compares it
+    /// with its own pending creations' start).
     pub created: i64,
     pub deletion_window: Option<i32>,
 }
@@ -178,7 +178,7 @@ fn create_key(w: &mut World, i: &CreateKeyInput) -> Answer<CreateKeyOutput> {
         state: KeyState::Enabled,
         rotation: false,
         created_tick: w.tick,
-        created: chrono::Utc::now().timestamp(),
+        created: crate::ambient::now().timestamp(),
         deletion_window: None,
     };
     let out = metadata(w, &key);

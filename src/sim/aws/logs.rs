@@ -191,7 +191,7 @@ fn create_log_group(w: &mut World, i: &CreateLogGroupInput) -> Answer<CreateLogG
             .cloned()
             .unwrap_or(LogGroupClass::Standard),
         deletion_protection: i.deletion_protection_enabled().unwrap_or(false),
-        created: chrono::Utc::now().timestamp_millis(),
+        created: crate::ambient::now().timestamp_millis(),
         created_tick: w.tick,
         events: Vec::new(),
     };

@@ -60,7 +60,7 @@ mod seam;
 pub mod sqs;
 pub mod sts;
 
-pub use seam::{mix, plug, plugged, serve, FaultRates, Sim};
+pub use seam::{hash, mix, plug, plugged, serve, FaultRates, Sim};
 
 /// What AWS answered instead of a result: its error code, message and HTTP
 /// status.
