@@ -13,6 +13,16 @@ cd "$(dirname "$0")/.."
 export WEBHOOK_STACK_SIM_STEPS=${1:-1000000}
 export WEBHOOK_STACK_SIM_FIRST_SEED=${2:-$(( $(date +%s) * 1000 ))}
 export WEBHOOK_STACK_SIM_THREADS=${3:-$(nproc)}
-# The commands' own output stays with the test runner (shown only if the
-# campaign fails); the summary and failures go straight to stderr.
-cargo test --locked --bin webhook-stack sim::tests::campaign -- --ignored --exact
+# The commands' own output (plans, warnings) goes nowhere: a million steps
+# of it would fill memory if the test runner kept it, or the disk if shown.
+# The campaign's report goes to a file, shown as it grows.
+report=$(mktemp "${TMPDIR:-/tmp}/sim-campaign.XXXXXX")
+echo "sim-campaign: $WEBHOOK_STACK_SIM_STEPS steps from seed $WEBHOOK_STACK_SIM_FIRST_SEED on $WEBHOOK_STACK_SIM_THREADS threads; report in $report" >&2
+cargo test --locked --quiet --bin webhook-stack --no-run
+WEBHOOK_STACK_SIM_REPORT=$report cargo test --locked --quiet --bin webhook-stack sim::tests::campaign \
+  -- --ignored --exact --nocapture >/dev/null 2>&1 &
+campaign=$!
+# Follows the report until the campaign ends, then reads it a last time.
+tail -n +1 -f --pid="$campaign" "$report" >&2
+wait "$campaign"
+

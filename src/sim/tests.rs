@@ -97,7 +97,10 @@ fn replay() {
 
 /// A campaign on fresh seeds (`scripts/sim-campaign.sh`):
 /// WEBHOOK_STACK_SIM_STEPS steps from seed WEBHOOK_STACK_SIM_FIRST_SEED on,
-/// over WEBHOOK_STACK_SIM_THREADS threads; prints steps per second.
+/// over WEBHOOK_STACK_SIM_THREADS threads; prints steps per second, every
+/// 50,000 steps and at the end. Its report (progress, each failure with its
+/// shrunk history, the summary) goes to stderr and, when
+/// WEBHOOK_STACK_SIM_REPORT names a file, to that file too.
 #[test]
 #[ignore = "long: run by scripts/sim-campaign.sh"]
 fn campaign() {
@@ -110,11 +113,28 @@ fn campaign() {
     let target = var("WEBHOOK_STACK_SIM_STEPS", 1_000_000);
     let first = var("WEBHOOK_STACK_SIM_FIRST_SEED", 1 << 32);
     let threads = var("WEBHOOK_STACK_SIM_THREADS", 2);
+    let file = std::env::var_os("WEBHOOK_STACK_SIM_REPORT").map(|path| {
+        std::sync::Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.to_string_lossy())),
+        )
+    });
+    // Straight to stderr: the test runner would keep eprintln's text.
+    let report = |text: &str| {
+        let _ = writeln!(std::io::stderr(), "{text}");
+        if let Some(f) = &file {
+            let _ = writeln!(f.lock().unwrap(), "{text}");
+        }
+    };
     let started = std::time::Instant::now();
     let next = std::sync::atomic::AtomicU64::new(first);
     let done = std::sync::atomic::AtomicU64::new(0);
     let histories = std::sync::atomic::AtomicU64::new(0);
     let failures = std::sync::Mutex::new(Vec::new());
+    const PROGRESS_EVERY: u64 = 50_000;
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
@@ -122,11 +142,20 @@ fn campaign() {
                 while done.load(Relaxed) < target {
                     let seed = next.fetch_add(1, Relaxed);
                     let (steps, found) = check_seeds(seed..seed + 1);
-                    done.fetch_add(steps, Relaxed);
+                    let before = done.fetch_add(steps, Relaxed);
                     histories.fetch_add(1, Relaxed);
                     for f in found {
-                        let _ = writeln!(std::io::stderr(), "{f}\n");
+                        report(&format!("{f}\n"));
                         failures.lock().unwrap().push(f.seed);
+                    }
+                    if (before + steps) / PROGRESS_EVERY > before / PROGRESS_EVERY {
+                        let secs = started.elapsed().as_secs_f64();
+                        report(&format!(
+                            "campaign: {} steps in {secs:.0} s: {:.0} steps/s; {} failed so far",
+                            before + steps,
+                            (before + steps) as f64 / secs,
+                            failures.lock().unwrap().len()
+                        ));
                     }
                 }
             });
@@ -135,16 +164,14 @@ fn campaign() {
     let secs = started.elapsed().as_secs_f64();
     let steps = done.into_inner();
     let failed = failures.into_inner().unwrap();
-    // Straight to stderr: the test runner would keep eprintln's text.
-    let _ = writeln!(
-        std::io::stderr(),
+    report(&format!(
         "campaign: {} histories, {steps} steps in {secs:.0} s: {:.0} steps/s; seeds {first}..{}; {} failed {:?}",
         histories.into_inner(),
         steps as f64 / secs,
         next.into_inner(),
         failed.len(),
         failed
-    );
+    ));
     assert!(
         failed.is_empty(),
         "{} histories broke an invariant",
