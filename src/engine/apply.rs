@@ -44,6 +44,9 @@ pub struct Operation {
     pub desired: Props,
     /// Live configuration read when planning, if the resource existed.
     pub current: Option<Observed>,
+    /// The token of the creation this step starts (a create or replace),
+    /// as recorded in state's pending entry.
+    pub creation: Option<String>,
 }
 
 /// A failed step, with what AWS said and whatever the step left behind.
@@ -53,6 +56,10 @@ pub struct StepFailure {
     /// A resource that exists after the failure (e.g. created, then a
     /// follow-up call failed): it is recorded in state so it is not lost.
     pub partial: Option<Observed>,
+    /// The creation that made `partial` may have made more than it (an
+    /// orphan it could not look for): its pending entry stays, so that the
+    /// next run settles it.
+    pub unsettled: bool,
 }
 
 /// Runs operations against the real world. `Ok(None)` means the resource no
@@ -309,18 +316,26 @@ pub async fn walk<E: Executor>(
                 }
                 continue;
             }
+            let mut creation = None;
             if matches!(step.action, Action::Create | Action::Replace) {
                 // Record the intent first: if this process dies after AWS
                 // created the resource and before its id is saved, the next
                 // run knows to look for it.
-                state.pending.insert(
-                    step.resource.clone(),
-                    crate::engine::state::Pending {
-                        kind: step.kind,
-                        started: crate::ambient::now()
-                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    },
-                );
+                // A creation still pending from an earlier run goes on
+                // under its token: what either made carries it.
+                let earlier = state
+                    .pending
+                    .get(&step.resource)
+                    .filter(|p| p.token.is_some())
+                    .cloned();
+                let pending = earlier.unwrap_or_else(|| crate::engine::state::Pending {
+                    kind: step.kind,
+                    started: crate::ambient::now()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    token: Some(crate::ambient::uuid().to_string()),
+                });
+                creation = pending.token.clone();
+                state.pending.insert(step.resource.clone(), pending);
                 if let Err(e) = save.save(state).await {
                     report.state_error = Some(e.to_string());
                     report
@@ -339,6 +354,7 @@ pub async fn walk<E: Executor>(
                 action: step.action,
                 desired: desired.clone(),
                 current: w.observed.get(&step.resource).cloned(),
+                creation,
             };
             let exec = exec.clone();
             let now = Instant::now();
@@ -420,7 +436,11 @@ pub async fn walk<E: Executor>(
                         // Record what exists, with the properties it really
                         // has, so the next plan completes it.
                         let props = obs.props.clone();
+                        let pending = state.pending.get(&resource).cloned();
                         record(state, w, step, obs, props);
+                        if let Some(p) = pending.filter(|_| fail.unsettled) {
+                            state.pending.insert(resource.clone(), p);
+                        }
                         changed = true;
                     }
                     None if step.action == Action::Replace => {
@@ -470,6 +490,7 @@ mod tests {
                 return Err(StepFailure {
                     message: "no".into(),
                     partial: None,
+                    unsettled: false,
                 });
             }
             Ok(Some(Observed {

@@ -53,6 +53,32 @@ pub struct Pending {
     #[serde(rename = "type")]
     pub kind: Kind,
     pub started: String,
+    /// Marks what this creation made: a KMS key carries it as a tag until
+    /// its id is recorded, so that the next run tells the key a killed run
+    /// (or a lost answer) made from anyone else's. Absent in states written
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// A creation that was pending when a run began, as providers see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Creation {
+    /// When it began (an unreadable time counts as now, so that no older
+    /// resource is ever taken for something it made).
+    pub since: chrono::DateTime<chrono::Utc>,
+    pub token: Option<String>,
+}
+
+impl Pending {
+    pub fn creation(&self) -> Creation {
+        Creation {
+            since: chrono::DateTime::parse_from_rfc3339(&self.started)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .unwrap_or_else(|_| crate::ambient::now()),
+            token: self.token.clone(),
+        }
+    }
 }
 
 impl State {

@@ -6,6 +6,7 @@ use super::registry::{self, Context, Registry};
 use crate::engine::apply::{Executor, Operation, StepFailure};
 use crate::engine::model::{Kind, Observed, Props, Schema};
 use crate::engine::plan::Action;
+use crate::engine::state::Creation;
 use std::sync::Arc;
 
 /// A failed create or update, with what it left behind.
@@ -13,6 +14,9 @@ use std::sync::Arc;
 pub struct Failure {
     pub error: AwsError,
     pub partial: Option<Observed>,
+    /// The creation may have left more than `partial` (an orphan it could
+    /// not look for): it stays pending, for the next run to settle.
+    pub unsettled: bool,
 }
 
 impl Failure {
@@ -20,6 +24,15 @@ impl Failure {
         Failure {
             error,
             partial: Some(partial),
+            unsettled: false,
+        }
+    }
+
+    /// `partial` exists, and its creation may have made more than it.
+    pub fn unsettled(error: AwsError, partial: Observed) -> Self {
+        Failure {
+            unsettled: true,
+            ..Failure::partial(error, partial)
         }
     }
 }
@@ -29,6 +42,7 @@ impl From<AwsError> for Failure {
         Failure {
             error,
             partial: None,
+            unsettled: false,
         }
     }
 }
@@ -77,9 +91,10 @@ pub async fn find_unrecorded(
     aws: &Aws,
     kind: Kind,
     desired: &Props,
+    pending: &Creation,
 ) -> Result<Option<Observed>, AwsError> {
     let found = registry::provider(kind)?
-        .find_unrecorded(aws, desired)
+        .find_unrecorded(aws, desired, pending)
         .await?;
     Ok(found.map(|o| Observed {
         props: Registry.normalize(kind, o.props),
@@ -95,8 +110,8 @@ pub struct Providers {
     pub code: Arc<Vec<u8>>,
     pub kms_deletion_window_days: i32,
     /// Resources whose creation was pending in state when the run began
-    /// (an earlier run died after asking AWS to create them), with when.
-    pub pending_before: std::collections::BTreeMap<String, chrono::DateTime<chrono::Utc>>,
+    /// (an earlier run died after asking AWS to create them).
+    pub pending_before: std::collections::BTreeMap<String, Creation>,
 }
 
 impl Providers {
@@ -107,7 +122,8 @@ impl Providers {
             account: &self.account,
             code: &self.code,
             kms_deletion_window_days: self.kms_deletion_window_days,
-            pending_since: self.pending_before.get(&op.resource).copied(),
+            pending: self.pending_before.get(&op.resource),
+            creation: op.creation.as_deref(),
         };
         let current = || {
             op.current.clone().ok_or_else(|| {
@@ -137,14 +153,14 @@ impl Providers {
                 // A pending creation ends here too: settled first, as by
                 // any other step (what a killed run made beside the
                 // resource found is swept, not left behind).
-                if cx.pending_since.is_some() {
+                if cx.pending.is_some() {
                     provider.settle(&cx, &current).await?;
                 }
                 provider.delete(&cx, &current).await?;
                 Ok(None)
             }
             Action::Noop => {
-                if cx.pending_since.is_some() {
+                if cx.pending.is_some() {
                     provider.settle(&cx, &current()?).await?;
                 }
                 Ok(op.current.clone())
@@ -158,6 +174,7 @@ impl Executor for Providers {
         self.run(op).await.map_err(|f| StepFailure {
             message: f.error.to_string(),
             partial: f.partial,
+            unsettled: f.unsettled,
         })
     }
 }

@@ -4,6 +4,7 @@
 
 use super::{Aws, AwsError, Failure, Hint};
 use crate::engine::model::{Kind, Observed, Props};
+use crate::engine::state::Creation;
 use futures_util::future::BoxFuture;
 use std::future::Future;
 
@@ -14,9 +15,11 @@ pub struct Context<'a> {
     /// The function's code package.
     pub code: &'a [u8],
     pub kms_deletion_window_days: i32,
-    /// When a creation of this resource that an earlier run started (and
-    /// died before recording) began.
-    pub pending_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// A creation of this resource that an earlier run started and died
+    /// before recording.
+    pub pending: Option<&'a Creation>,
+    /// The token of the creation this operation starts (create, replace).
+    pub creation: Option<&'a str>,
 }
 
 /// One AWS resource type: its token, what forces a replacement, how AWS's
@@ -73,19 +76,19 @@ pub trait Provider: Sync {
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 
     /// Looks for a resource that a killed run may have created without
-    /// recording it. Types found by their name need not: they are read by
-    /// name anyway.
+    /// recording it (its `pending` creation). Types found by their name
+    /// need not: they are read by name anyway.
     fn find_unrecorded(
         &self,
         _aws: &Aws,
         _desired: &Props,
+        _pending: &Creation,
     ) -> impl Future<Output = Result<Option<Observed>, AwsError>> + Send {
         async { Ok(None) }
     }
 
     /// Called when a pending creation is settled by a resource found
-    /// without creating it (`cx.pending_since` says since when the creation
-    /// was pending): cleans up what that creation may have left behind.
+    /// without creating it (`cx.pending` is that creation): cleans up what that creation may have left behind.
     /// Types found by their name leave nothing.
     fn settle(
         &self,
@@ -131,6 +134,7 @@ pub trait DynProvider: Sync {
         &'a self,
         aws: &'a Aws,
         desired: &'a Props,
+        pending: &'a Creation,
     ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>>;
     fn settle<'a>(
         &'a self,
@@ -189,8 +193,9 @@ impl<P: Provider> DynProvider for P {
         &'a self,
         aws: &'a Aws,
         desired: &'a Props,
+        pending: &'a Creation,
     ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(Provider::find_unrecorded(self, aws, desired))
+        Box::pin(Provider::find_unrecorded(self, aws, desired, pending))
     }
     fn settle<'a>(
         &'a self,

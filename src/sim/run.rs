@@ -297,6 +297,15 @@ impl Harness {
         (ran, wrote)
     }
 
+    /// Lists the step's calls, with the fault each attempt met.
+    fn trace_calls(&self) {
+        for s in &self.sim.lock().served {
+            let fault = s.fault.map(|f| format!(" {f:?}")).unwrap_or_default();
+            let effect = if s.effective { "" } else { " (no effect)" };
+            eprintln!("  {}:{}{fault}{effect}", s.service, s.op);
+        }
+    }
+
     /// Adds the step's calls to `calls` and `trail`.
     fn count_calls(&mut self) {
         let sim = self.sim.lock();
@@ -373,6 +382,7 @@ impl Harness {
                         "sim step {index} ({:?}): other {c:?} -> {ran:?}",
                         started.elapsed()
                     );
+                    self.trace_calls();
                 }
                 let after_world = self.world();
                 self.note_ops(c.read_only());
@@ -401,11 +411,7 @@ impl Harness {
                 outcome.iter().map(|o| o.1).collect::<Vec<_>>(),
                 self.sim.lock().served.len()
             );
-            for s in &self.sim.lock().served {
-                let fault = s.fault.map(|f| format!(" {f:?}")).unwrap_or_default();
-                let effect = if s.effective { "" } else { " (no effect)" };
-                eprintln!("  {}:{}{fault}{effect}", s.service, s.op);
-            }
+            self.trace_calls();
         }
         let after = Observation {
             world: self.world(),

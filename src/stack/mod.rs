@@ -212,7 +212,7 @@ impl Stack {
                 if observed.contains_key(d.key) || !s.pending.contains_key(d.key) {
                     continue;
                 }
-                let found = find_pending(aws, d).await?;
+                let found = find_pending(aws, d, &s.pending[d.key]).await?;
                 if let Some(o) = found {
                     observed.insert(d.key.to_string(), o);
                 }
@@ -229,7 +229,7 @@ impl Stack {
                 if !s.pending.contains_key(d.key) || !foreign.iter().any(|f| f.resource == d.key) {
                     continue;
                 }
-                let found = find_pending(aws, d).await?;
+                let found = find_pending(aws, d, &s.pending[d.key]).await?;
                 if let Some(o) = found {
                     observed.insert(d.key.to_string(), o);
                     found_ours = true;
@@ -300,19 +300,12 @@ impl Stack {
             .collect()
     }
 
-    /// Resources whose creation was pending when the state was loaded, with
-    /// when it started (an unreadable time counts as now, so that no older
-    /// key is ever taken for an orphan of it).
-    pub fn pending_before(&self) -> BTreeMap<String, chrono::DateTime<chrono::Utc>> {
+    /// Resources whose creation was pending when the state was loaded.
+    pub fn pending_before(&self) -> BTreeMap<String, crate::engine::state::Creation> {
         self.state
             .iter()
             .flat_map(|s| s.pending.iter())
-            .map(|(k, p)| {
-                let since = chrono::DateTime::parse_from_rfc3339(&p.started)
-                    .map(|t| t.with_timezone(&chrono::Utc))
-                    .unwrap_or_else(|_| crate::ambient::now());
-                (k.clone(), since)
-            })
+            .map(|(k, p)| (k.clone(), p.creation()))
             .collect()
     }
 
@@ -346,9 +339,13 @@ impl Stack {
 
 /// What a creation of `d` that a killed run started may have made, found
 /// by the provider's own search (the key: by the stack's tags).
-async fn find_pending(aws: &Aws, d: &Declared) -> Result<Option<Observed>, StackError> {
+async fn find_pending(
+    aws: &Aws,
+    d: &Declared,
+    pending: &crate::engine::state::Pending,
+) -> Result<Option<Observed>, StackError> {
     let wanted = crate::engine::plan::desired_props(d, &Default::default(), &providers::Registry);
-    providers::find_unrecorded(aws, d.kind, &wanted)
+    providers::find_unrecorded(aws, d.kind, &wanted, &pending.creation())
         .await
         .map_err(|error| StackError::Read {
             resource: d.key.to_string(),

@@ -85,7 +85,7 @@ async fn a_create_key_whose_answer_was_lost_leaves_one_live_key() {
         "the recorded key is the one kept"
     );
     assert!(
-        stderr.contains("was never recorded (an earlier CreateKey whose answer was lost)")
+        stderr.contains("was never recorded (made by an earlier CreateKey whose run died or whose answer was lost)")
             && stderr.contains("scheduled"),
         "{stderr}"
     );

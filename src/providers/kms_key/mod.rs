@@ -9,6 +9,7 @@ use super::provider::{Context, Provider};
 use super::{Aws, Failure, Hint};
 use crate::engine::model::Kind;
 use crate::engine::model::{Observed, Props};
+use crate::engine::state::Creation;
 use aws_config::retry::RetryConfig;
 use aws_sdk_kms::operation::create_key::CreateKeyOutput;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
@@ -18,9 +19,9 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 use std::time::Duration;
 
+mod orphans;
 mod read;
-use read::keys_with_tags;
-pub use read::{find_by_tags, read};
+pub use read::read;
 
 fn outputs(key_id: &str, arn: &str) -> std::collections::BTreeMap<String, String> {
     [
@@ -47,7 +48,11 @@ fn tag_list(props: &Props) -> Vec<Tag> {
 /// timeout, a dropped connection, a 5xx) may still have made a key. So the
 /// SDK does not retry it; this loop does, and reports whether a key may have
 /// been made behind its back.
-async fn create_key_once(aws: &Aws, desired: &Props) -> Result<(CreateKeyOutput, bool), AwsError> {
+async fn create_key_once(
+    aws: &Aws,
+    desired: &Props,
+    tags: Vec<Tag>,
+) -> Result<(CreateKeyOutput, bool), AwsError> {
     let mut uncertain = false;
     let mut backoff = Duration::from_millis(100);
     for attempt in 1.. {
@@ -65,7 +70,7 @@ async fn create_key_once(aws: &Aws, desired: &Props) -> Result<(CreateKeyOutput,
                     str_prop(desired, "key_spec").unwrap_or("SYMMETRIC_DEFAULT"),
                 ))
                 .policy(policy::to_document(&desired["policy"]))
-                .set_tags(Some(tag_list(desired)))
+                .set_tags(Some(tags.clone()))
                 .customize()
                 .config_override(
                     aws_sdk_kms::config::Builder::default().retry_config(RetryConfig::disabled()),
@@ -133,70 +138,29 @@ fn is_transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool 
     }
 }
 
-/// Whether any alias targets key `id`.
-async fn targeted_by_alias(aws: &Aws, id: &str) -> Result<bool, AwsError> {
-    let out = aws
-        .kms
-        .list_aliases()
-        .key_id(id)
-        .send()
-        .await
-        .map_err(aws_error("ListAliases"))?;
-    // Checked here too: an endpoint that ignores the filter lists them all.
-    Ok(out.aliases().iter().any(|a| a.target_key_id() == Some(id)))
-}
-
-/// How far AWS's clock may be from ours when telling a lost creation's key
-/// from an older one.
-const CLOCK_SKEW_SECS: i64 = 300;
-
-/// Schedules for deletion every other enabled key that carries the stack's
-/// `tags`, was created since `since` (when a creation of the stack's key
-/// began that a killed run or a lost answer left unrecorded) and that no
-/// alias targets: an orphan of that creation. `keep` is the stack's key.
-/// Keys created before (the stack's older keys) are never touched.
-async fn sweep_orphans(
-    aws: &Aws,
-    tags: &std::collections::BTreeMap<String, String>,
-    since: chrono::DateTime<chrono::Utc>,
-    keep: &str,
-) -> Result<(), AwsError> {
-    let since = since.timestamp() - CLOCK_SKEW_SECS;
-    let extra = keys_with_tags(aws, tags).await?;
-    let orphans = extra
-        .into_iter()
-        .filter(|(created, id)| id != keep && created.secs() >= since);
-    for (_, id) in orphans {
-        // An alias that targets it makes it someone's key (a state of
-        // the same suffix elsewhere: another backend, another checkout),
-        // never an orphan of this run.
-        if targeted_by_alias(aws, &id).await? {
-            continue;
-        }
-        schedule_deletion(aws, &id, ORPHAN_WINDOW_DAYS).await?;
-        eprintln!(
-            "kms_key: key {id} carries this stack's tags but was never recorded (an earlier CreateKey whose answer was lost); \
-             kept {keep} and scheduled {id} for deletion in {ORPHAN_WINDOW_DAYS} days \
-             (`aws kms cancel-key-deletion --key-id {id}` undoes that)"
-        );
-    }
-    Ok(())
-}
-
-/// Creates the key. When a key may already exist behind the stack's back
-/// (`pending_since`: a creation was pending in state since then, i.e. an
-/// earlier run died after sending CreateKey; or an attempt here lost its
-/// answer), every other enabled key carrying the stack's tags and created
-/// since that creation began is an orphan of it: it is scheduled for
-/// deletion, and the run says so, so that a stack never keeps two live keys.
-/// Keys created before (the stack's older keys) are never touched.
+/// Creates the key, tagged with its creation's token (`creation`). When a key may already exist behind the stack's back
+/// (`pending`: an earlier run died after sending CreateKey; or an attempt
+/// here lost its answer), every other key that creation made is an orphan
+/// of it: it is scheduled for deletion, and the run says so, so that a
+/// stack never keeps two live keys.
 pub async fn create(
     aws: &Aws,
     desired: &Props,
-    pending_since: Option<chrono::DateTime<chrono::Utc>>,
+    pending: Option<&Creation>,
+    creation: Option<&str>,
 ) -> Result<Observed, Failure> {
     let started = crate::ambient::now();
-    let (out, uncertain) = create_key_once(aws, desired).await?;
+    let mut tags = tag_list(desired);
+    if let Some(token) = creation {
+        tags.push(
+            Tag::builder()
+                .tag_key(orphans::CREATION_TAG)
+                .tag_value(token)
+                .build()
+                .expect("key and value set"),
+        );
+    }
+    let (out, uncertain) = create_key_once(aws, desired, tags).await?;
     let meta = out
         .key_metadata
         .ok_or_else(|| AwsError::invalid("CreateKey", "no key metadata"))?;
@@ -209,16 +173,13 @@ pub async fn create(
         },
         outputs: outputs(&meta.key_id, meta.arn().unwrap_or_default()),
     };
-    let since = match (pending_since, uncertain) {
-        (Some(p), _) => Some(p.min(started)),
-        (None, true) => Some(started),
-        (None, false) => None,
-    };
-    if let Some(since) = since {
+    if pending.is_some() || uncertain {
+        let made = orphans::Made::by(pending, creation, started);
         let tags = super::props::map_prop(desired, "tags");
-        sweep_orphans(aws, &tags, since, &meta.key_id)
+        // Not swept: the creation stays pending, and the next run sweeps.
+        orphans::sweep(aws, &tags, &made, &meta.key_id)
             .await
-            .map_err(|e| Failure::partial(e, created.clone()))?;
+            .map_err(|e| Failure::unsettled(e, created.clone()))?;
     }
     if bool_prop(desired, "enable_key_rotation") == Some(true) {
         retry_eventual(&[Eventual::KmsKeyNotYetVisible], || async {
@@ -363,9 +324,13 @@ pub async fn delete(aws: &Aws, current: &Observed, window_days: i32) -> Result<(
 }
 
 /// A key made by a lost CreateKey was never used: AWS's shortest window.
-const ORPHAN_WINDOW_DAYS: i32 = 7;
+pub(super) const ORPHAN_WINDOW_DAYS: i32 = 7;
 
-async fn schedule_deletion(aws: &Aws, key_id: &str, window_days: i32) -> Result<(), AwsError> {
+pub(super) async fn schedule_deletion(
+    aws: &Aws,
+    key_id: &str,
+    window_days: i32,
+) -> Result<(), AwsError> {
     // Scheduled by key id: the emulator fails on an ARN here.
     match aws
         .kms
@@ -403,6 +368,10 @@ impl Provider for KmsKey {
         if let Some(p) = props.get_mut("policy") {
             *p = super::policy::canonical(p);
         }
+        // The creation's mark stays on the key for good: not a property.
+        if let Some(Value::Object(tags)) = props.get_mut("tags") {
+            tags.remove(orphans::CREATION_TAG);
+        }
     }
 
     async fn read(&self, aws: &Aws, id: &str, _hint: &Hint) -> Result<Option<Observed>, AwsError> {
@@ -410,7 +379,7 @@ impl Provider for KmsKey {
     }
 
     async fn create(&self, cx: &Context<'_>, desired: &Props) -> Result<Observed, Failure> {
-        create(cx.aws, desired, cx.pending_since).await
+        create(cx.aws, desired, cx.pending, cx.creation).await
     }
 
     async fn update(
@@ -423,17 +392,17 @@ impl Provider for KmsKey {
         update(cx.aws, current, desired).await
     }
 
-    /// A pending creation settled by a key found through the alias (a
-    /// second state of the suffix made it) may still have made a key of
-    /// its own before its run died: swept as `create` would.
+    /// A pending creation settled by a key found without creating it (the
+    /// key its killed run made, found by its token; or a key a second state
+    /// of the suffix made, found through the alias) may have made other
+    /// keys before its run died: swept as `create` would.
     async fn settle(&self, cx: &Context<'_>, found: &Observed) -> Result<(), AwsError> {
-        match cx.pending_since {
-            Some(since) => {
-                let tags = super::props::map_prop(&found.props, "tags");
-                sweep_orphans(cx.aws, &tags, since, &found.id).await
-            }
-            None => Ok(()),
-        }
+        let Some(pending) = cx.pending else {
+            return Ok(());
+        };
+        let tags = super::props::map_prop(&found.props, "tags");
+        let made = orphans::Made::by(Some(pending), None, crate::ambient::now());
+        orphans::sweep(cx.aws, &tags, &made, &found.id).await
     }
 
     async fn delete(&self, cx: &Context<'_>, current: &Observed) -> Result<(), AwsError> {
@@ -444,8 +413,10 @@ impl Provider for KmsKey {
         &self,
         aws: &Aws,
         desired: &Props,
+        pending: &Creation,
     ) -> Result<Option<Observed>, AwsError> {
-        match find_by_tags(aws, &super::props::map_prop(desired, "tags")).await? {
+        let tags = super::props::map_prop(desired, "tags");
+        match orphans::find(aws, &tags, pending).await? {
             Some(id) => read(aws, &id).await,
             None => Ok(None),
         }

@@ -112,24 +112,10 @@ pub async fn read(aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
     }))
 }
 
-/// Finds a key this stack created but did not record (its run was killed
-/// between CreateKey and saving state): an enabled, customer-managed key
-/// carrying all of `tags`. The newest wins if there are several.
-pub async fn find_by_tags(
-    aws: &Aws,
-    tags: &std::collections::BTreeMap<String, String>,
-) -> Result<Option<String>, AwsError> {
-    let found = keys_with_tags(aws, tags).await?;
-    Ok(found
-        .into_iter()
-        .max_by_key(|(created, _)| created.secs())
-        .map(|(_, id)| id))
-}
-
 /// What one key is to the stack, as far as this caller may see.
 enum Seen {
-    /// Enabled, customer-managed and carrying the tags: created then.
-    Tagged(aws_smithy_types::DateTime),
+    /// Enabled, customer-managed and carrying the tags.
+    Tagged(Candidate),
     /// Gone, AWS-managed, pending deletion or without the tags.
     Other,
     /// The caller may not read it.
@@ -141,8 +127,16 @@ enum Seen {
 const REFUSED_ROUNDS: u32 = 3;
 const REFUSED_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// A key carrying the stack's tags.
+pub(super) struct Candidate {
+    pub id: String,
+    pub created: aws_smithy_types::DateTime,
+    /// All its tags.
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
 /// Every enabled (not pending deletion), customer-managed key carrying all
-/// of `tags`, with its creation date.
+/// of `tags`.
 ///
 /// A key the caller may not read is not this stack's: the stack's own
 /// permissions reach exactly the keys with its tags, so every other key of
@@ -153,7 +147,7 @@ const REFUSED_PAUSE: std::time::Duration = std::time::Duration::from_millis(500)
 pub(super) async fn keys_with_tags(
     aws: &Aws,
     tags: &std::collections::BTreeMap<String, String>,
-) -> Result<Vec<(aws_smithy_types::DateTime, String)>, AwsError> {
+) -> Result<Vec<Candidate>, AwsError> {
     let mut left: Vec<String> = aws
         .kms
         .list_keys()
@@ -174,7 +168,7 @@ pub(super) async fn keys_with_tags(
         let mut refused = Vec::new();
         for key_id in left {
             match inspect(aws, &key_id, tags).await? {
-                Seen::Tagged(created) => out.push((created, key_id)),
+                Seen::Tagged(candidate) => out.push(candidate),
                 Seen::Other => {}
                 Seen::Refused => refused.push(key_id),
             }
@@ -220,18 +214,20 @@ async fn inspect(
         }
         Err(e) => return Err(aws_error("ListResourceTags")(e)),
     };
-    let has = |k: &str, v: &str| {
-        found
-            .tags()
-            .iter()
-            .any(|t| t.tag_key() == k && t.tag_value() == v)
-    };
-    if !tags.iter().all(|(k, v)| has(k, v)) {
+    let all: std::collections::BTreeMap<String, String> = found
+        .tags()
+        .iter()
+        .map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
+        .collect();
+    if !tags.iter().all(|(k, v)| all.get(k) == Some(v)) {
         return Ok(Seen::Other);
     }
-    Ok(Seen::Tagged(
-        meta.creation_date()
+    Ok(Seen::Tagged(Candidate {
+        id: key_id.to_string(),
+        created: meta
+            .creation_date()
             .cloned()
             .unwrap_or(aws_smithy_types::DateTime::from_secs(0)),
-    ))
+        tags: all,
+    }))
 }
