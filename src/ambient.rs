@@ -1,5 +1,6 @@
 //! What the program takes from its surroundings rather than from its input:
-//! the wall clock and randomness (ids, retry jitter). Everything reads them
+//! the wall clock, randomness (ids, retry jitter) and who runs it (a lock's
+//! holder). Everything reads them
 //! here, so that the simulation can make them a function of its seed and
 //! replay a history exactly: its clock runs on tokio's paused clock and its
 //! randomness comes from the seed.
@@ -34,6 +35,23 @@ pub fn uuid() -> uuid::Uuid {
         Some(sim) => uuid::Builder::from_random_bytes(sim.rng.u128(..).to_le_bytes()).into_uuid(),
         None => uuid::Uuid::new_v4(),
     })
+}
+
+/// This process as a lock names its holder: its id, host and user. Fixed
+/// values in a simulation (a lock's body is part of what it writes).
+pub fn process() -> (u32, String, String) {
+    let simulated = SIMULATED.with(|s| s.borrow().is_some());
+    if simulated {
+        return (1, "simulated-host".into(), "simulated-user".into());
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "unknown-host".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_default();
+    (std::process::id(), host, user)
 }
 
 /// A random number in [0, 1), for jitter.

@@ -53,10 +53,9 @@ pub struct Pending {
     #[serde(rename = "type")]
     pub kind: Kind,
     pub started: String,
-    /// Marks what this creation made: a KMS key carries it as a tag until
-    /// its id is recorded, so that the next run tells the key a killed run
-    /// (or a lost answer) made from anyone else's. Absent in states written
-    /// before it existed.
+    /// Marks what this creation made: a KMS key carries it as a tag, so
+    /// that a later run tells the key a killed run (or a lost answer) made
+    /// from anyone else's. Absent in states written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
 }

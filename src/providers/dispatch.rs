@@ -142,9 +142,13 @@ impl Providers {
             Action::Replace => {
                 let old = current()?;
                 // Refused (deletion protection, a missing permission, in
-                // use): the old resource still exists, as it is.
+                // use): the old resource still exists, as it is. A creation
+                // pending from an earlier run was not settled: it stays.
                 if let Err(error) = provider.delete(&cx, &old).await {
-                    return Err(Failure::partial(error, old));
+                    return Err(match cx.pending {
+                        Some(_) => Failure::unsettled(error, old),
+                        None => Failure::partial(error, old),
+                    });
                 }
                 provider.create(&cx, &op.desired).await.map(Some)
             }

@@ -418,8 +418,7 @@ fn the_orphan_sweep_reads_again_a_key_it_was_refused() {
 /// its creation began, less a margin for clock skew) and scheduled the
 /// first state's key, whose alias had been deleted out of band: made
 /// minutes before, it looked like an orphan. Now each creation tags its key
-/// with a token (kept in the pending entry) until the key's id is recorded,
-/// and a sweep or a search for a killed run's key takes only keys with that
+/// with a token (kept in the pending entry), and a sweep or a search for a killed run's key takes only keys with that
 /// token. The history here: the first state applies, its alias is deleted,
 /// the second state applies with 30% of answers lost. Before the fix, 8 of
 /// these 24 seeds scheduled the first state's key.
@@ -449,8 +448,8 @@ fn every_seed_keeps_the_invariants(seeds: std::ops::Range<u64>, steps: &str) {
 /// for the first was refused (ListKeys: AccessDenied). The apply failed and
 /// recorded the second key, which settled the pending creation: no later
 /// run looked for the first key, which stayed enabled and tagged, recorded
-/// by no state. Now a creation whose sweep (or whose removal of the
-/// creation tag) fails stays pending, and the next run sweeps. The history
+/// by no state. Now a creation whose sweep fails stays pending, and the
+/// next run sweeps. The history
 /// here: an apply with 40% of answers lost and 15% of calls refused, then
 /// one without faults. Before the fix, 3 of these 30 seeds (35, 37, 56)
 /// left the first key.

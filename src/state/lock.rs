@@ -34,13 +34,12 @@ pub struct LockHolder {
 impl LockHolder {
     /// This process, about to run `command`.
     pub fn me(command: &str) -> LockHolder {
+        let (pid, host, user) = crate::ambient::process();
         LockHolder {
             id: String::new(),
-            pid: std::process::id(),
-            host: hostname(),
-            user: std::env::var("USER")
-                .or_else(|_| std::env::var("LOGNAME"))
-                .unwrap_or_default(),
+            pid,
+            host,
+            user,
             started: crate::ambient::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             command: command.into(),
         }
@@ -80,13 +79,6 @@ impl std::fmt::Display for LockHolder {
 pub struct Lock {
     path: PathBuf,
     file: File,
-}
-
-fn hostname() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| fs::read_to_string("/etc/hostname"))
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "unknown-host".into())
 }
 
 /// Whether `file` is still the file at `path` (same inode on the same device).
@@ -250,7 +242,7 @@ mod tests {
             id: String::new(),
             user: String::new(),
             pid: u32::MAX - 1,
-            host: hostname(),
+            host: crate::ambient::process().1,
             started: "2026-01-01T00:00:00Z".into(),
             command: "apply".into(),
         };
